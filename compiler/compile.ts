@@ -1,0 +1,197 @@
+// The compiler pipeline: load (imports) → lex → parse (CST) → declarations → statements
+// and checks → lowering → Program. It never throws on bad input: every problem becomes a
+// diagnostic, and an unexpected internal failure becomes an "internal-error" diagnostic.
+import { lexDocument } from '../grammar/doc-lexer.js';
+import { parseDocument } from '../grammar/doc-parser.js';
+import { sha256 } from '../vm/pbasm/envelope.js';
+import type { AgentInfo, CodeObject, Program, Value } from '../vm/pbasm/program.js';
+import type { Pos, Stmt } from './ast.js';
+import { buildDeclarations, BEGIN_TRIGGER, identifierFor, type AgentDraft, type PlaybookDraft, type Reporter } from './declarations.js';
+import { countErrors, sortDiagnostics, type Diagnostic, type SourceLookup } from './diagnostics.js';
+import { loadSource, type SourceHost } from './loader.js';
+import { Lowerer } from './lower.js';
+import { StepBuilder, type ProgramFacts } from './steps.js';
+import { Symbols, type SymbolOptions } from './symbols.js';
+
+export const COMPILER_VERSION = '0.1.0';
+
+export interface CompileOptions extends SymbolOptions {
+  /** Reads imported files; without it, `!import` is an error. */
+  host?: SourceHost;
+}
+
+export interface CompileResult {
+  /** Present when there are no errors. */
+  program?: Program;
+  diagnostics: Diagnostic[];
+  errorCount: number;
+  sources: SourceLookup;
+}
+
+export function compileSource(text: string, path: string, options: CompileOptions = {}): CompileResult {
+  const loaded = loadSource(path, text, options.host);
+  const diagnostics: Diagnostic[] = [...loaded.diagnostics];
+  const sources: SourceLookup = {
+    lineText(file, line) {
+      const f = loaded.files.find((x) => x.path === file);
+      return f?.text.split(/\r\n|\r|\n/)[line - 1];
+    },
+  };
+  const locate = (pos: Pos): { file: number; line: number } => {
+    const entry = loaded.lineMap[pos.line - 1] ?? loaded.lineMap[loaded.lineMap.length - 1] ?? [0, 1];
+    return { file: entry[0], line: entry[1] };
+  };
+  const add = (severity: 'error' | 'warning', code: string, message: string, pos: Pos) => {
+    const at = locate(pos);
+    diagnostics.push({ severity, code, message, file: loaded.files[at.file]!.path, line: at.line, col: Math.max(1, pos.col), length: Math.max(1, pos.length) });
+  };
+  const report: Reporter = {
+    error: (code, message, pos) => add('error', code, message, pos),
+    warning: (code, message, pos) => add('warning', code, message, pos),
+  };
+
+  let program: Program | undefined;
+  try {
+    program = compileLoaded(loaded.text, path, report, options, locate);
+    if (program) {
+      program.files = loaded.files.map((f) => ({ path: f.path, sha256: sha256(f.text).toString('hex') }));
+      program.sources = loaded.files.map((f) => f.text);
+    }
+  } catch (err) {
+    diagnostics.push({
+      severity: 'error',
+      code: 'internal-error',
+      message: `internal compiler error: ${(err as Error)?.stack ?? String(err)}`,
+      file: path,
+      line: 1,
+      col: 1,
+      length: 1,
+    });
+  }
+  sortDiagnostics(diagnostics);
+  const errorCount = countErrors(diagnostics);
+  return { program: errorCount === 0 ? program : undefined, diagnostics, errorCount, sources };
+}
+
+function compileLoaded(
+  text: string,
+  path: string,
+  report: Reporter,
+  options: CompileOptions,
+  locate: (pos: Pos) => { file: number; line: number },
+): Program | undefined {
+  const lexed = lexDocument(text);
+  for (const p of lexed.problems) {
+    const pos = { line: p.line, col: p.col, length: p.length };
+    if (p.severity === 'error') report.error('syntax', p.message, pos);
+    else report.warning('syntax', p.message, pos);
+  }
+  const parsed = parseDocument(lexed.tokens);
+  for (const e of parsed.errors) {
+    report.error('syntax', e.message, { line: e.token.startLine ?? 1, col: e.token.startColumn ?? 1, length: Math.max(1, e.token.image.length) });
+  }
+  const base = path.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') || 'Program';
+  const decl = buildDeclarations(parsed.cst, report, identifierFor(base));
+  addCodePlaybooks(decl.agents);
+  checkDuplicates(decl.agents, report);
+
+  const symbols = new Symbols(decl.agents, options);
+  const facts: ProgramFacts = { stateWrites: new Set(), stateReads: [] };
+  for (const a of decl.agents) for (const p of a.playbooks) for (const param of p.params) facts.stateWrites.add(param.name);
+  for (const a of decl.agents) {
+    for (const b of a.blocks) for (const m of b.source.matchAll(/state\.([A-Za-z_]\w*)/g)) facts.stateWrites.add(m[1]!);
+  }
+  const statements = new Map<PlaybookDraft, Stmt[] | undefined>();
+  for (const a of decl.agents) {
+    for (const p of a.playbooks) {
+      if (p.kind !== 'markdown') continue;
+      const builder = new StepBuilder(p, a.name, symbols, report, facts);
+      statements.set(p, p.hasSteps ? builder.build(p.rawSteps ?? []) : undefined);
+      if (p.hasSteps && (p.rawSteps ?? []).length === 0) report.warning('empty-steps', `playbook '${p.name}' has an empty ### Steps section`, p.pos);
+    }
+  }
+  const warned = new Set<string>();
+  for (const r of facts.stateReads) {
+    if (!facts.stateWrites.has(r.name) && !warned.has(r.name)) {
+      warned.add(r.name);
+      report.warning('never-assigned', `'$${r.name}' is read but never assigned anywhere in the program`, r.pos);
+    }
+  }
+  checkEntryPoint(decl.agents, report);
+
+  const agents: AgentInfo[] = decl.agents.map((a) => ({
+    name: a.name,
+    title: a.title,
+    description: a.description,
+    metadata: a.metadata,
+    blocks: a.blocks.map((b) => {
+      const at = locate(b.pos);
+      return { lang: b.lang, source: b.source, exports: b.exports.map((x) => x.name), file: at.file, line: at.line };
+    }),
+    playbooks: a.playbooks.map((p): CodeObject => new Lowerer(a, p, symbols, report, locate).lowerPlaybook(statements.get(p))),
+  }));
+  return { compiler: COMPILER_VERSION, frontMatter: decl.frontMatter as Record<string, Value>, files: [], sources: [], agents };
+}
+
+/** Exported functions of ```ts/```js blocks and @playbook functions of ```python blocks. */
+function addCodePlaybooks(agents: AgentDraft[]): void {
+  for (const a of agents) {
+    a.blocks.forEach((b, index) => {
+      for (const x of b.exports) {
+        const triggers = x.triggers.map((t, i) => ({
+          id: `T${i + 1}`,
+          kind: BEGIN_TRIGGER.test(t) ? ('begin' as const) : ('nl' as const),
+          text: t,
+          pos: b.pos,
+        }));
+        a.playbooks.push({
+          name: x.name,
+          title: x.name,
+          pos: b.pos,
+          params: x.params.map((name) => ({ name, hasDefault: false, pos: b.pos })),
+          description: '',
+          notes: [],
+          metadata: x.public ? { public: true } : {},
+          triggers,
+          kind: b.lang === 'python' ? 'foreign' : 'code',
+          block: index,
+          hasSteps: false,
+        });
+      }
+    });
+  }
+}
+
+function checkDuplicates(agents: AgentDraft[], report: Reporter): void {
+  const agentSeen = new Map<string, AgentDraft>();
+  for (const a of agents) {
+    if (agentSeen.has(a.name)) report.error('duplicate-agent', `duplicate agent '${a.name}'`, a.pos);
+    else agentSeen.set(a.name, a);
+    const seen = new Map<string, PlaybookDraft>();
+    for (const p of a.playbooks) {
+      const prev = seen.get(p.name);
+      if (prev) {
+        const where = prev.kind === 'markdown' ? `line ${prev.pos.line}` : 'a code block';
+        report.error('duplicate-playbook', `duplicate playbook '${p.name}' in agent '${a.name}' (first defined at ${where})`, p.pos);
+      } else seen.set(p.name, p);
+    }
+  }
+}
+
+function checkEntryPoint(agents: AgentDraft[], report: Reporter): void {
+  const all = agents.flatMap((a) => a.playbooks);
+  if (all.some((p) => p.triggers.some((t) => t.kind === 'begin'))) return;
+  const markdown = all.filter((p) => p.kind === 'markdown');
+  if (all.length === 0) {
+    report.error('no-playbooks', 'program defines no playbooks: add a "## Name" section with "### Steps"', { line: 1, col: 1, length: 1 });
+    return;
+  }
+  if (markdown.length === 1 || all.some((p) => p.name === 'Main')) return;
+  // A standby agent waits to be called; it needs no entry point of its own.
+  if (agents.some((a) => a.metadata.startup_mode === 'standby')) return;
+  report.error(
+    'no-entry-point',
+    'program has no entry point: give one playbook the trigger "At the beginning" (or name it Main)',
+    markdown[0]?.pos ?? { line: 1, col: 1, length: 1 },
+  );
+}

@@ -1,0 +1,485 @@
+// Document CST → declarations: agents, playbooks (headers, metadata, triggers, notes),
+// code blocks, and each playbook's raw step tree. Step text is interpreted later
+// (steps.ts), once every playbook name in the program is known.
+import type { CstNode, IToken } from 'chevrotain';
+import type { BulletPayload, FencePayload, FrontMatterPayload, HeadingPayload, TextPayload } from '../grammar/doc-tokens.js';
+import type { AgentDecl, CodeBlockDecl, ParamDecl, PlaybookDecl, Pos, TriggerDecl } from './ast.js';
+import { META_LINE, parseScalar, parseYamlBlock } from './metadata.js';
+import { ExprError, toExpr } from './expr-ast.js';
+import type { Value } from '../vm/pbasm/program.js';
+
+export interface RawStep {
+  text: string;
+  line: number;
+  col: number;
+  children: RawStep[];
+}
+
+export interface PlaybookDraft extends PlaybookDecl {
+  rawSteps?: RawStep[];
+  /** True when the playbook had a ### Steps section (even an empty one). */
+  hasSteps: boolean;
+}
+
+export interface AgentDraft extends AgentDecl {
+  playbooks: PlaybookDraft[];
+}
+
+export interface Reporter {
+  error(code: string, message: string, pos: Pos): void;
+  warning(code: string, message: string, pos: Pos): void;
+}
+
+type Children = Record<string, Array<CstNode | IToken>>;
+const kids = (n: CstNode, name: string) => ((n.children as Children)[name] ?? []) as CstNode[];
+const toks = (n: CstNode, name: string) => ((n.children as Children)[name] ?? []) as IToken[];
+
+export const BEGIN_TRIGGER =
+  /^(?:at\s+(?:the\s+)?(?:very\s+)?(?:beginning|start)\b|when\s+(?:the\s+)?(?:program|agent|conversation|session|app|application)\s+(?:starts|begins|is\s+started|launches|starts\s+running)\b|on\s+(?:program\s+)?start(?:up)?\b|at\s+(?:program\s+)?start(?:up)?\b)/i;
+
+/** "Validate order id" → ValidateOrderId; an identifier stays as written. */
+export function identifierFor(title: string): string {
+  const t = title.trim();
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(t)) return t;
+  const words = t.split(/[^A-Za-z0-9_]+/).filter(Boolean);
+  let name = words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+  if (!name) name = 'Unnamed';
+  if (/^[0-9]/.test(name)) name = `_${name}`;
+  return name;
+}
+
+const tokPos = (t: IToken, col = t.startColumn ?? 1, length = t.image.length): Pos => ({ line: t.startLine ?? 1, col, length: Math.max(1, length) });
+
+export function buildDeclarations(cst: CstNode, report: Reporter, defaultAgentName: string): { frontMatter: Record<string, Value>; agents: AgentDraft[] } {
+  let frontMatter: Record<string, Value> = {};
+  const fm = toks(cst, 'FrontMatter')[0];
+  if (fm) frontMatter = parseYamlBlock((fm.payload as FrontMatterPayload).body);
+
+  const agents: AgentDraft[] = [];
+  const orphanPlaybooks = kids(cst, 'section2');
+  const orphanSections = kids(cst, 'section3');
+  if (orphanPlaybooks.length > 0 || orphanSections.length > 0) {
+    // Playbooks before any "# Agent" heading belong to an implicit agent named after the program.
+    const title = typeof frontMatter.title === 'string' ? frontMatter.title : defaultAgentName;
+    const agent = newAgent(title, { line: 1, col: 1, length: 1 });
+    collectBlocks(kids(cst, 'block'), agent, undefined, report, true);
+    for (const s3 of orphanSections) misplacedSection(s3, agent, report);
+    for (const s2 of orphanPlaybooks) agent.playbooks.push(buildPlaybook(s2, agent, report));
+    agents.push(agent);
+  }
+  for (const s1 of kids(cst, 'section1')) {
+    const h = toks(s1, 'Heading1')[0]!;
+    const hp = h.payload as HeadingPayload;
+    const agent = newAgent(hp.text, tokPos(h, hp.textCol, hp.text.length));
+    collectBlocks(kids(s1, 'block'), agent, undefined, report, true);
+    for (const s3 of kids(s1, 'section3')) misplacedSection(s3, agent, report);
+    for (const s2 of kids(s1, 'section2')) agent.playbooks.push(buildPlaybook(s2, agent, report));
+    agents.push(agent);
+  }
+  return { frontMatter, agents };
+}
+
+function newAgent(title: string, pos: Pos): AgentDraft {
+  return { name: identifierFor(title || 'Agent'), title, pos, description: '', metadata: {}, playbooks: [], blocks: [] };
+}
+
+function misplacedSection(s3: CstNode, agent: AgentDraft, report: Reporter): void {
+  const h = toks(s3, 'Heading3')[0]!;
+  report.warning('section-outside-playbook', `section '### ${(h.payload as HeadingPayload).text}' is not inside a '## playbook'; its text is treated as agent description`, tokPos(h));
+  collectBlocks(kids(s3, 'block'), agent, undefined, report, true);
+}
+
+/**
+ * Walks description blocks: text lines become description or metadata, fences become
+ * code blocks, and bullet lists under a bare `key:` become metadata lists.
+ */
+function collectBlocks(blocks: CstNode[], agent: AgentDraft, playbook: PlaybookDraft | undefined, report: Reporter, describe: boolean): void {
+  const target = playbook ?? agent;
+  const desc: string[] = target.description ? [target.description] : [];
+  let openKey: { key: string; indent: number } | undefined;
+  for (const b of blocks) {
+    const text = toks(b, 'Text')[0];
+    const fence = toks(b, 'Fence')[0];
+    const list = kids(b, 'list')[0];
+    if (text) {
+      const tp = text.payload as TextPayload;
+      const meta = describe ? META_LINE.exec(tp.text) : null;
+      if (openKey && tp.indent > openKey.indent && meta) {
+        const cur = target.metadata[openKey.key];
+        const obj = cur && typeof cur === 'object' && !Array.isArray(cur) ? cur : {};
+        obj[meta[1]!] = parseScalar(meta[2] ?? '');
+        target.metadata[openKey.key] = obj;
+        continue;
+      }
+      if (meta && tp.indent === 0) {
+        target.metadata[meta[1]!] = parseScalar(meta[2] ?? '');
+        openKey = meta[2] ? undefined : { key: meta[1]!, indent: tp.indent };
+        continue;
+      }
+      openKey = undefined;
+      if (describe) desc.push(tp.text);
+    } else if (fence) {
+      openKey = undefined;
+      const block = codeBlock(fence, report);
+      if (block) agent.blocks.push(block);
+      else if (describe) desc.push(fence.image, (fence.payload as FencePayload).body, '```');
+    } else if (list) {
+      if (openKey && target.metadata[openKey.key] === null) {
+        target.metadata[openKey.key] = flattenList(list).map((s) => parseScalar(s.text));
+        openKey = undefined;
+        continue;
+      }
+      openKey = undefined;
+      if (describe) desc.push(...renderList(flattenRaw(list), 0));
+    }
+  }
+  target.description = desc.join('\n').trim();
+}
+
+export function flattenRaw(list: CstNode): RawStep[] {
+  return kids(list, 'item').map((item) => {
+    const bullet = toks(item, 'Bullet')[0]!;
+    const bp = bullet.payload as BulletPayload;
+    const nested = kids(item, 'list')[0];
+    return { text: bp.text, line: bullet.startLine ?? 1, col: bp.textCol, children: nested ? flattenRaw(nested) : [] };
+  });
+}
+
+function flattenList(list: CstNode): RawStep[] {
+  const out: RawStep[] = [];
+  const walk = (xs: RawStep[]) => {
+    for (const x of xs) {
+      out.push(x);
+      walk(x.children);
+    }
+  };
+  walk(flattenRaw(list));
+  return out;
+}
+
+export function renderList(steps: RawStep[], depth: number): string[] {
+  const out: string[] = [];
+  for (const s of steps) {
+    out.push(`${'  '.repeat(depth)}- ${s.text}`);
+    out.push(...renderList(s.children, depth + 1));
+  }
+  return out;
+}
+
+const HEADER = /^(.*?)[ \t]*(?:\((.*)\))?[ \t]*(?:->[ \t]*(.*))?$/s;
+
+function buildPlaybook(s2: CstNode, agent: AgentDraft, report: Reporter): PlaybookDraft {
+  const h = toks(s2, 'Heading2')[0]!;
+  const hp = h.payload as HeadingPayload;
+  const headerPos = tokPos(h, hp.textCol, hp.text.length);
+  const m = HEADER.exec(hp.text)!;
+  const title = m[1]!.trim() || hp.text.trim();
+  const pb: PlaybookDraft = {
+    name: identifierFor(title),
+    title,
+    pos: headerPos,
+    params: [],
+    description: '',
+    notes: [],
+    metadata: {},
+    triggers: [],
+    kind: 'markdown',
+    hasSteps: false,
+  };
+  if (!/^[A-Za-z_]/.test(title.trim())) {
+    report.error('bad-playbook-name', `playbook name must start with a letter: '${title}'`, headerPos);
+  }
+  if (m[2] !== undefined) {
+    const paramsCol = hp.textCol + hp.text.indexOf('(') + 1;
+    pb.params = parseParams(m[2], { line: headerPos.line, col: paramsCol, length: m[2].length }, report);
+  }
+  collectBlocks(kids(s2, 'block'), agent, pb, report, true);
+  let triggerCount = 0;
+  for (const s3 of kids(s2, 'section3')) {
+    const h3 = toks(s3, 'Heading3')[0]!;
+    const name = (h3.payload as HeadingPayload).text.trim().toLowerCase().replace(/:$/, '');
+    const blocks = kids(s3, 'block');
+    const items = blocks.flatMap((b) => kids(b, 'list').flatMap((l) => flattenRaw(l)));
+    if (name === 'steps' || name === 'step') {
+      if (pb.hasSteps) report.error('duplicate-section', `playbook '${pb.name}' has more than one ### Steps section`, tokPos(h3));
+      pb.hasSteps = true;
+      pb.rawSteps = [...(pb.rawSteps ?? []), ...items];
+      for (const b of blocks) {
+        const t = toks(b, 'Text')[0];
+        if (t) report.warning('text-in-steps', 'text in ### Steps that is not a bullet is ignored; write steps as "- ..." bullets', tokPos(t));
+        const f = toks(b, 'Fence')[0];
+        if (f) {
+          const block = codeBlock(f, report);
+          if (block) agent.blocks.push(block);
+        }
+      }
+    } else if (name === 'triggers' || name === 'trigger') {
+      for (const item of flattenListItems(items)) {
+        triggerCount++;
+        pb.triggers.push(buildTrigger(item, `T${triggerCount}`, report));
+      }
+    } else if (name === 'notes' || name === 'note') {
+      pb.notes.push(...renderList(items, 0));
+      for (const b of blocks) {
+        const t = toks(b, 'Text')[0];
+        if (t) pb.notes.push((t.payload as TextPayload).text);
+      }
+    } else {
+      report.warning('unknown-section', `unknown section '### ${(h3.payload as HeadingPayload).text}'; its text is kept as notes (known: Steps, Triggers, Notes)`, tokPos(h3));
+      pb.notes.push(...renderList(items, 0));
+      collectBlocks(blocks, agent, undefined, report, false);
+    }
+  }
+  if (pb.metadata.public === true) {
+    // handled by the caller through metadata
+  }
+  return pb;
+}
+
+function flattenListItems(items: RawStep[]): RawStep[] {
+  const out: RawStep[] = [];
+  for (const i of items) {
+    out.push(i);
+    out.push(...flattenListItems(i.children));
+  }
+  return out;
+}
+
+function buildTrigger(item: RawStep, id: string, report: Reporter): TriggerDecl {
+  const text = item.text.replace(/^T\d+:[A-Z]{3}\s+/, '');
+  const pos: Pos = { line: item.line, col: item.col, length: Math.max(1, text.length) };
+  if (BEGIN_TRIGGER.test(text)) return { id, kind: 'begin', text, pos };
+  const when = /^(?:when|whenever|if|once|as\s+soon\s+as)\s+(.*?)[.:]?$/i.exec(text);
+  if (when && when[1]!.includes('$')) {
+    const condText = when[1]!;
+    const offset = text.indexOf(condText);
+    try {
+      const expr = toExpr(condText, (o, l) => ({ line: item.line, col: item.col + offset + o, length: Math.max(1, l) }));
+      if (usesOnlyState(expr)) return { id, kind: 'state', text, expr, pos };
+    } catch (e) {
+      if (!(e instanceof ExprError)) throw e;
+    }
+  }
+  if (text.trim().length === 0) report.warning('empty-trigger', 'empty trigger', pos);
+  return { id, kind: 'nl', text, pos };
+}
+
+function usesOnlyState(e: import('./ast.js').Expr): boolean {
+  let state = 0;
+  let bare = 0;
+  const walk = (x: import('./ast.js').Expr): void => {
+    switch (x.k) {
+      case 'var':
+        if (x.state) state++;
+        else bare++;
+        return;
+      case 'lit':
+        return;
+      case 'fstr':
+        x.parts.forEach((p) => typeof p !== 'string' && walk(p));
+        return;
+      case 'list':
+        x.items.forEach(walk);
+        return;
+      case 'obj':
+        x.entries.forEach(([a, b]) => (walk(a), walk(b)));
+        return;
+      case 'index':
+        walk(x.obj);
+        walk(x.index);
+        return;
+      case 'attr':
+        walk(x.obj);
+        return;
+      case 'call':
+        bare += 1;
+        return;
+      case 'bin':
+      case 'logic':
+        walk(x.left);
+        walk(x.right);
+        return;
+      case 'un':
+        walk(x.expr);
+        return;
+    }
+  };
+  walk(e);
+  return state > 0 && bare === 0;
+}
+
+function splitTopLevel(s: string): Array<{ text: string; offset: number }> {
+  const out: Array<{ text: string; offset: number }> = [];
+  let depth = 0;
+  let quote = '';
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    if (quote) {
+      if (ch === '\\') i++;
+      else if (ch === quote) quote = '';
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if ('([{'.includes(ch)) depth++;
+    else if (')]}'.includes(ch)) depth--;
+    else if (ch === ',' && depth === 0) {
+      out.push({ text: s.slice(start, i), offset: start });
+      start = i + 1;
+    }
+  }
+  if (s.slice(start).trim() || out.length > 0) out.push({ text: s.slice(start), offset: start });
+  return out;
+}
+
+const PARAM = /^[ \t]*(\$?)([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?::[ \t]*([A-Za-z_][A-Za-z0-9_.[\], |]*?))?[ \t]*(?:=[ \t]*(.*?))?[ \t]*$/s;
+
+export function parseParams(text: string, at: Pos, report: Reporter): ParamDecl[] {
+  const params: ParamDecl[] = [];
+  const seen = new Set<string>();
+  let sawDefault = false;
+  for (const piece of splitTopLevel(text)) {
+    const lead = piece.text.length - piece.text.trimStart().length;
+    const pos: Pos = { line: at.line, col: at.col + piece.offset + lead, length: Math.max(1, piece.text.trim().length) };
+    if (piece.text.trim() === '') {
+      report.error('bad-parameter', 'empty parameter', pos);
+      continue;
+    }
+    const m = PARAM.exec(piece.text);
+    if (!m) {
+      report.error('bad-parameter', `invalid parameter '${piece.text.trim()}'; expected $name, name or name = default`, pos);
+      continue;
+    }
+    const name = m[2]!;
+    if (seen.has(name)) {
+      report.error('duplicate-parameter', `duplicate parameter '${name}'`, pos);
+      continue;
+    }
+    seen.add(name);
+    const param: ParamDecl = { name, hasDefault: false, pos };
+    if (m[4] !== undefined) {
+      const value = constantValue(m[4], pos, report);
+      if (value !== undefined) {
+        param.default = value;
+        param.hasDefault = true;
+      }
+      sawDefault = true;
+    } else if (sawDefault) {
+      report.error('required-after-default', `parameter '${name}' without a default follows one with a default`, pos);
+    }
+    params.push(param);
+  }
+  return params;
+}
+
+function constantValue(text: string, pos: Pos, report: Reporter): Value | undefined {
+  try {
+    const e = toExpr(text, () => pos);
+    const v = fold(e);
+    if (v !== undefined) return v;
+    report.error('non-constant-default', `default value '${text.trim()}' must be a constant (number, string, boolean, null, list or object)`, pos);
+  } catch (e) {
+    if (!(e instanceof ExprError)) throw e;
+    report.error('bad-default', `default value '${text.trim()}' is not an expression: ${e.message}`, pos);
+  }
+  return undefined;
+}
+
+function fold(e: import('./ast.js').Expr): Value | undefined {
+  switch (e.k) {
+    case 'lit':
+      return e.value;
+    case 'list': {
+      const items = e.items.map(fold);
+      return items.every((x) => x !== undefined) ? (items as Value[]) : undefined;
+    }
+    case 'obj': {
+      const out: Record<string, Value> = {};
+      for (const [k, v] of e.entries) {
+        const kv = fold(k);
+        const vv = fold(v);
+        if (typeof kv !== 'string' || vv === undefined) return undefined;
+        out[kv] = vv;
+      }
+      return out;
+    }
+    default:
+      return undefined;
+  }
+}
+
+const LANGS: Record<string, CodeBlockDecl['lang']> = {
+  ts: 'ts',
+  typescript: 'ts',
+  js: 'js',
+  javascript: 'js',
+  mjs: 'js',
+  python: 'python',
+  py: 'python',
+  python3: 'python',
+};
+
+function codeBlock(fence: IToken, report: Reporter): CodeBlockDecl | undefined {
+  const fp = fence.payload as FencePayload;
+  const lang = LANGS[fp.lang];
+  if (!lang) return undefined;
+  const pos = tokPos(fence);
+  const exports = lang === 'python' ? pythonPlaybooks(fp.body) : scriptExports(fp.body);
+  if (lang === 'python') {
+    const names = exports.map((e) => e.name).join(', ');
+    report.warning(
+      'foreign-code',
+      exports.length
+        ? `python block compiled as foreign playbooks (${names}); pbvm does not run python, so calling them is a runtime error`
+        : 'python block has no @playbook functions; it is ignored',
+      pos,
+    );
+  } else if (exports.length === 0) {
+    report.warning('code-no-exports', `${lang} block exports no functions; nothing in it is callable`, pos);
+  }
+  return { lang, source: fp.body, exports, pos };
+}
+
+function paramNames(list: string): string[] {
+  return splitTopLevel(list)
+    .map((p) => p.text.trim())
+    .filter((p) => p && !p.startsWith('*') && p !== 'self')
+    .map((p) => /^[A-Za-z_$][\w$]*/.exec(p)?.[0] ?? p);
+}
+
+function pythonPlaybooks(src: string): CodeBlockDecl['exports'] {
+  const out: CodeBlockDecl['exports'] = [];
+  const lines = src.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const deco = /^\s*@playbook\b(.*)$/.exec(lines[i]!);
+    if (!deco) continue;
+    let decoText = deco[1]!;
+    let j = i + 1;
+    // Decorator arguments may span lines; then find the def it decorates.
+    while (j < lines.length && !/^\s*(?:async\s+)?def\s/.test(lines[j]!)) {
+      if (/^\s*@playbook\b/.test(lines[j]!)) break;
+      decoText += lines[j];
+      j++;
+    }
+    const def = /^\s*(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(/.exec(lines[j] ?? '');
+    if (!def) continue;
+    let sig = (lines[j] ?? '').slice((lines[j] ?? '').indexOf('(') + 1);
+    let k = j;
+    while (!sig.includes(')') && k + 1 < lines.length) sig += lines[++k];
+    const params = paramNames(sig.slice(0, sig.indexOf(')') < 0 ? sig.length : sig.indexOf(')')));
+    const triggerText = /triggers\s*=\s*(\[[^\]]*\]|"[^"]*"|'[^']*')/.exec(decoText)?.[1] ?? '';
+    const triggers = triggerText.match(/"[^"]*"|'[^']*'/g)?.map((s) => s.slice(1, -1)) ?? [];
+    out.push({ name: def[1]!, params, public: /public\s*=\s*True/.test(decoText), triggers });
+    i = j;
+  }
+  return out;
+}
+
+function scriptExports(src: string): CodeBlockDecl['exports'] {
+  const out: CodeBlockDecl['exports'] = [];
+  const fn = /export\s+(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)\s*(?:<[^>]*>)?\s*\(([^)]*)\)/g;
+  const arrow = /export\s+const\s+([A-Za-z_$][\w$]*)\s*(?::[^=]*)?=\s*(?:async\s*)?(?:function\s*\*?\s*[\w$]*\s*)?\(([^)]*)\)/g;
+  for (const re of [fn, arrow]) {
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(src))) out.push({ name: m[1]!, params: paramNames(m[2]!), public: true, triggers: [] });
+  }
+  return out;
+}

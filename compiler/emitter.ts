@@ -1,0 +1,98 @@
+// Builds one code object. Every emit is checked against the opcode table, so the
+// encoder cannot drift from the disassembler or the VM.
+import { Op, OPCODES } from '../vm/pbasm/opcodes.js';
+import type { CallSite, CodeObject, NLInfo, StepInfo, Value } from '../vm/pbasm/program.js';
+
+export class Emitter {
+  readonly code: number[] = [];
+  readonly stepOf: number[] = [];
+  readonly consts: Value[] = [];
+  readonly locals: string[] = [];
+  readonly calls: CallSite[] = [];
+  readonly nl: NLInfo[] = [];
+  readonly steps: StepInfo[] = [];
+  private readonly constIndex = new Map<string, number>();
+  private readonly localIndex = new Map<string, number>();
+  private currentStep = -1;
+  private hidden = 0;
+
+  constructor(params: string[]) {
+    for (const p of params) this.local(p);
+  }
+
+  emit(op: Op, ...operands: number[]): number {
+    const info = OPCODES[op];
+    if (operands.length !== info.operands.length) {
+      throw new Error(`internal: ${info.name} takes ${info.operands.length} operands, got ${operands.length}`);
+    }
+    const pc = this.code.length;
+    this.code.push(op, ...operands);
+    for (let i = 0; i <= operands.length; i++) this.stepOf.push(this.currentStep);
+    return pc;
+  }
+
+  /** Emits a jump with a placeholder target; returns the operand slot to patch. */
+  jump(op: Op.JUMP | Op.JUMP_IF_FALSE | Op.JUMP_IF_TRUE | Op.AND_JUMP | Op.OR_JUMP): number {
+    this.emit(op, -1);
+    return this.code.length - 1;
+  }
+
+  patch(slot: number, target = this.code.length): void {
+    this.code[slot] = target;
+  }
+
+  get pc(): number {
+    return this.code.length;
+  }
+
+  constant(v: Value): number {
+    const key = typeof v === 'string' ? `s${v}` : `j${JSON.stringify(v)}`;
+    let i = this.constIndex.get(key);
+    if (i === undefined) {
+      i = this.consts.length;
+      this.consts.push(v);
+      this.constIndex.set(key, i);
+    }
+    return i;
+  }
+
+  local(name: string): number {
+    let i = this.localIndex.get(name);
+    if (i === undefined) {
+      i = this.locals.length;
+      this.locals.push(name);
+      this.localIndex.set(name, i);
+    }
+    return i;
+  }
+
+  hasLocal(name: string): boolean {
+    return this.localIndex.has(name);
+  }
+
+  hiddenLocal(what: string): number {
+    return this.local(`%${what}${this.hidden++}`);
+  }
+
+  call(site: CallSite): number {
+    this.calls.push(site);
+    return this.calls.length - 1;
+  }
+
+  nlEntry(info: Omit<NLInfo, 'step'>): number {
+    this.nl.push({ ...info, step: this.currentStep });
+    return this.nl.length - 1;
+  }
+
+  /** Starts a step: records it and emits its STEP marker. */
+  step(info: StepInfo): number {
+    this.steps.push(info);
+    this.currentStep = this.steps.length - 1;
+    this.emit(Op.STEP, this.currentStep);
+    return this.currentStep;
+  }
+
+  finish(base: Omit<CodeObject, 'code' | 'consts' | 'locals' | 'calls' | 'nl' | 'steps' | 'stepOf'>): CodeObject {
+    return { ...base, code: this.code, consts: this.consts, locals: this.locals, calls: this.calls, nl: this.nl, steps: this.steps, stepOf: this.stepOf };
+  }
+}

@@ -1,0 +1,264 @@
+// Raw step trees → statements. This is where a step is read as code or as natural
+// language: a form is deterministic when its parts parse as expressions over names that
+// are known at that point (parameters, earlier locals, $state, playbooks and builtins).
+import { recognizeStep, type Part, type VarRef } from '../grammar/step-forms.js';
+import type { Expr, Operand, Pos, StepBase, Stmt, Target } from './ast.js';
+import { ExprError, namesRead, splitInterpolation, toExpr } from './expr-ast.js';
+import type { PlaybookDraft, RawStep, Reporter } from './declarations.js';
+import type { Symbols } from './symbols.js';
+
+/** How strictly an operand's bare names must be known before it is read as code. */
+type Mode = 'code' | 'strict';
+
+export interface StateUse {
+  name: string;
+  pos: Pos;
+}
+
+export interface ProgramFacts {
+  /** $state names that something may write (assignments, asks, loops, NL steps that mention them). */
+  stateWrites: Set<string>;
+  stateReads: StateUse[];
+}
+
+const STATE_MENTION = /\$([A-Za-z_][A-Za-z0-9_]*)/g;
+
+export class StepBuilder {
+  private readonly known: Set<string>;
+  private readonly params: Set<string>;
+
+  constructor(
+    private readonly pb: PlaybookDraft,
+    private readonly agent: string,
+    private readonly symbols: Symbols,
+    private readonly report: Reporter,
+    private readonly facts: ProgramFacts,
+  ) {
+    this.params = new Set(pb.params.map((p) => p.name));
+    this.known = new Set(this.params);
+  }
+
+  build(items: RawStep[], prefix = ''): Stmt[] {
+    const out: Stmt[] = [];
+    let chain: Extract<Stmt, { kind: 'if' }> | undefined;
+    let terminated: Stmt | undefined;
+    let warnedUnreachable = false;
+    items.forEach((item, i) => {
+      const id = prefix ? `${prefix}.${String(i + 1).padStart(2, '0')}` : String(i + 1).padStart(2, '0');
+      const base: StepBase = { id, text: item.text, pos: { line: item.line, col: item.col, length: Math.max(1, firstLine(item.text).length) } };
+      if (terminated && !warnedUnreachable) {
+        warnedUnreachable = true;
+        const why = terminated.kind === 'end' ? 'End program' : 'Return';
+        this.report.warning('unreachable', `step ${id} is unreachable: it follows '${why}' (step ${terminated.id})`, base.pos);
+      }
+      const form = recognizeStep(item.text);
+      if (form.form === 'elif' || form.form === 'else') {
+        if (!chain) {
+          this.report.error('else-without-if', `'${firstWord(item.text)}' without a matching 'If' before it at the same level`, base.pos);
+          return;
+        }
+        if (chain.orelse) {
+          this.report.error('branch-after-else', `'${firstWord(item.text)}' after the final 'Else' of this 'If'`, base.pos);
+          return;
+        }
+        if (form.form === 'elif') {
+          const cond = this.operand(form.cond, item, 'strict');
+          if (item.children.length === 0) this.report.warning('empty-branch', `'${firstWord(item.text)}' has no nested steps`, base.pos);
+          chain.branches.push({ step: base, cond, body: this.build(item.children, id) });
+        } else {
+          const inline = form.inline ? [{ text: form.inline.text, line: item.line, col: item.col + form.inline.offset, children: [] }] : [];
+          const body = this.build([...inline, ...item.children], id);
+          if (body.length === 0) this.report.warning('empty-branch', `'${firstWord(item.text)}' has no nested steps`, base.pos);
+          chain.orelse = { step: base, body };
+          chain = undefined;
+        }
+        return;
+      }
+      chain = undefined;
+      const stmt = this.statement(item, base, form);
+      if (stmt.kind === 'if') chain = stmt;
+      if ((stmt.kind === 'return' || stmt.kind === 'end') && !terminated) terminated = stmt;
+      out.push(stmt);
+    });
+    return out;
+  }
+
+  private statement(item: RawStep, base: StepBase, form: ReturnType<typeof recognizeStep>): Stmt {
+    const hasBody = item.children.length > 0;
+    switch (form.form) {
+      case 'if':
+        if (!hasBody) return this.nl(item, base, 'step');
+        return { ...base, kind: 'if', branches: [{ step: base, cond: this.operand(form.cond, item, 'strict'), body: this.build(item.children, base.id) }] };
+      case 'while':
+      case 'until':
+        if (!hasBody) return this.nl(item, base, 'step');
+        return { ...base, kind: form.form, cond: this.operand(form.cond, item, 'strict'), body: this.build(item.children, base.id) };
+      case 'foreach': {
+        if (!hasBody) return this.nl(item, base, 'step');
+        const iterable = this.operand(form.iterable, item, 'strict');
+        const variable = this.target(form.variable, item);
+        return { ...base, kind: 'foreach', variable, iterable, body: this.build(item.children, base.id) };
+      }
+      case 'return':
+        this.noBody(item, base, 'Return');
+        return { ...base, kind: 'return', value: form.value ? this.operand(form.value, item, 'strict') : undefined };
+      case 'end':
+        this.noBody(item, base, 'End program');
+        return { ...base, kind: 'end' };
+      case 'break':
+      case 'continue':
+        this.noBody(item, base, form.form);
+        return { ...base, kind: form.form };
+      case 'say': {
+        const message = this.sayOperand(form.arg, item);
+        if (message.k === 'nl') return this.nl(item, base, 'say');
+        this.noBody(item, base, 'Say');
+        return { ...base, kind: 'say', message };
+      }
+      case 'ask':
+        this.noBody(item, base, 'Ask');
+        return { ...base, kind: 'ask', targets: form.vars.map((v) => this.target(v, item)) };
+      case 'assign': {
+        const value = this.operand(form.value, item, form.style === 'is' ? 'strict' : 'code');
+        // "user is happy" is a sentence, not an assignment: the 'is' form needs a code right side.
+        if (value.k === 'nl' && form.style === 'is') return this.nl(item, base, 'step');
+        this.noBody(item, base, 'an assignment');
+        return { ...base, kind: 'assign', target: this.target(form.target, item), value };
+      }
+      case 'call': {
+        const op = this.operand(form.call, item, 'code');
+        if (op.k === 'expr' && op.expr.k === 'call') {
+          this.noBody(item, base, 'a call');
+          return { ...base, kind: 'call', call: op.expr };
+        }
+        return this.nl(item, base, 'step');
+      }
+      default:
+        return this.nl(item, base, /^(?:say|tell|greet|thank|inform|welcome|apologi[sz]e)\b/i.test(item.text) ? 'say' : /^ask\b/i.test(item.text) ? 'ask' : 'step');
+    }
+  }
+
+  private noBody(item: RawStep, base: StepBase, what: string): void {
+    if (item.children.length > 0) {
+      this.report.error('unexpected-nested-steps', `${what} cannot have nested steps`, { ...base.pos, line: item.children[0]!.line, col: item.children[0]!.col });
+    }
+  }
+
+  private nl(item: RawStep, base: StepBase, nlKind: 'step' | 'say' | 'ask'): Stmt {
+    this.mention(item.text);
+    return { ...base, kind: 'nl', nlKind, body: item.children.length ? this.build(item.children, base.id) : [] };
+  }
+
+  /** NL text may set any $var it mentions (the model has a set-variable tool). */
+  private mention(text: string): void {
+    for (const m of text.matchAll(STATE_MENTION)) this.facts.stateWrites.add(m[1]!);
+  }
+
+  private target(v: VarRef, item: RawStep): Target {
+    const pos: Pos = { line: item.line, col: item.col + v.offset, length: v.name.length + (v.state ? 1 : 0) };
+    if (v.state && !this.params.has(v.name)) this.facts.stateWrites.add(v.name);
+    else this.known.add(v.name);
+    return { name: v.name, state: v.state && !this.params.has(v.name), pos };
+  }
+
+  /** Reads a part as an expression when it is one over known names; otherwise as natural language. */
+  operand(p: Part, item: RawStep, mode: Mode): Operand {
+    const nlPos: Pos = { line: item.line, col: item.col + p.offset, length: Math.max(1, firstLine(p.text).length) };
+    const nl = (): Operand => {
+      this.mention(p.text);
+      return { k: 'nl', text: p.text, pos: nlPos };
+    };
+    if (p.text.length === 0) return nl();
+    let expr: Expr;
+    try {
+      expr = toExpr(p.text, this.mapper(item, p.offset));
+    } catch (e) {
+      if (e instanceof ExprError) return nl();
+      throw e;
+    }
+    return this.accept(expr, mode) ? { k: 'expr', expr } : nl();
+  }
+
+  private sayOperand(p: Part, item: RawStep): Operand {
+    const op = this.operand(p, item, 'strict');
+    if (op.k === 'expr' && op.expr.k === 'lit' && typeof op.expr.value === 'string' && op.expr.value.includes('{')) {
+      // Say "Hello {$name}" interpolates, like an f-string.
+      try {
+        const quoteOffset = p.offset + 1;
+        const parts = splitInterpolation(op.expr.value, 0, this.mapper(item, quoteOffset), false);
+        const expr: Expr = { k: 'fstr', parts, pos: op.expr.pos };
+        if (this.accept(expr, 'strict')) return { k: 'expr', expr };
+      } catch (e) {
+        if (!(e instanceof ExprError)) throw e;
+      }
+    }
+    return op;
+  }
+
+  private mapper(item: RawStep, offset: number) {
+    return (o: number, l: number): Pos => ({ line: item.line, col: item.col + offset + o, length: Math.max(1, l) });
+  }
+
+  /** Checks names and calls; returns false when the expression should be read as prose instead. */
+  private accept(expr: Expr, mode: Mode): boolean {
+    const names = { bare: [] as StateUse[], state: [] as StateUse[] };
+    namesRead(expr, names);
+    const unknown = names.bare.filter((n) => !this.known.has(n.name));
+    if (unknown.length > 0 && mode === 'strict') return false;
+    for (const s of names.state) if (!this.params.has(s.name)) this.facts.stateReads.push(s);
+    for (const u of unknown) {
+      this.report.warning('read-before-write', `'${u.name}' is read before it is assigned in playbook '${this.pb.name}'`, u.pos);
+    }
+    this.checkCalls(expr);
+    return true;
+  }
+
+  private checkCalls(e: Expr): void {
+    const visit = (x: Expr): void => {
+      switch (x.k) {
+        case 'call':
+          this.symbols.checkCall(x, this.agent, this.known, this.params, this.report);
+          x.args.forEach(visit);
+          x.kwargs.forEach((k) => visit(k.value));
+          if (x.callee.k !== 'var' && x.callee.k !== 'attr') visit(x.callee);
+          return;
+        case 'fstr':
+          x.parts.forEach((p) => typeof p !== 'string' && visit(p));
+          return;
+        case 'list':
+          x.items.forEach(visit);
+          return;
+        case 'obj':
+          x.entries.forEach(([a, b]) => (visit(a), visit(b)));
+          return;
+        case 'index':
+          visit(x.obj);
+          visit(x.index);
+          return;
+        case 'attr':
+          visit(x.obj);
+          return;
+        case 'bin':
+        case 'logic':
+          visit(x.left);
+          visit(x.right);
+          return;
+        case 'un':
+          visit(x.expr);
+          return;
+        default:
+          return;
+      }
+    };
+    visit(e);
+  }
+}
+
+function firstLine(s: string): string {
+  const i = s.indexOf('\n');
+  return i < 0 ? s : s.slice(0, i);
+}
+
+function firstWord(s: string): string {
+  return /^[A-Za-z]+(?:[ \t]+if)?/i.exec(s)?.[0] ?? s;
+}

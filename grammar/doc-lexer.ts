@@ -1,0 +1,227 @@
+// Line scanner for the markdown level of a .pb file. Markdown blocks are line-shaped, so
+// this is a small state machine with three modes (front matter, code fence, body) rather
+// than a regex lexer. It turns bullet indentation into Indent/Dedent tokens, joins lazy
+// continuation lines into their bullet, and strips <!-- comments --> outside fences.
+import { createTokenInstance, type IToken, type TokenType } from 'chevrotain';
+import {
+  Bullet,
+  Dedent,
+  Fence,
+  FrontMatter,
+  Heading1,
+  Heading2,
+  Heading3,
+  Indent,
+  Text,
+  type BulletPayload,
+  type FencePayload,
+  type FrontMatterPayload,
+  type HeadingPayload,
+  type TextPayload,
+} from './doc-tokens.js';
+
+export interface LexProblem {
+  line: number;
+  col: number;
+  length: number;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export interface DocLexResult {
+  tokens: IToken[];
+  problems: LexProblem[];
+}
+
+const HEADING = /^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$/;
+const BULLET = /^([-*+]|\d{1,9}[.)])(?:[ \t]+(.*))?$/;
+const FENCE_OPEN = /^(`{3,}|~{3,})[ \t]*([^`\s]*)[^`]*$/;
+
+/** Column width of leading white space, tabs counting as 4; and the index where text starts. */
+function leading(line: string): { width: number; index: number } {
+  let width = 0;
+  let i = 0;
+  for (; i < line.length; i++) {
+    const ch = line.charCodeAt(i);
+    if (ch === 32) width++;
+    else if (ch === 9) width += 4 - (width % 4);
+    else break;
+  }
+  return { width, index: i };
+}
+
+/** Removes <!-- --> comments from one line, carrying an open comment across lines. */
+function stripComments(line: string, state: { open: boolean; line: number; col: number }, lineNo: number): string {
+  if (!state.open && line.indexOf('<!--') < 0) return line;
+  let out = '';
+  let i = 0;
+  while (i < line.length) {
+    if (state.open) {
+      const end = line.indexOf('-->', i);
+      if (end < 0) {
+        out += ' '.repeat(line.length - i);
+        return out.trimEnd();
+      }
+      out += ' '.repeat(end + 3 - i);
+      i = end + 3;
+      state.open = false;
+    } else {
+      const start = line.indexOf('<!--', i);
+      if (start < 0) {
+        out += line.slice(i);
+        break;
+      }
+      out += line.slice(i, start);
+      i = start + 4;
+      state.open = true;
+      state.line = lineNo;
+      state.col = start + 1;
+    }
+  }
+  return out.trimEnd().length === 0 ? '' : out;
+}
+
+export function lexDocument(source: string): DocLexResult {
+  const lines = source.split(/\r\n|\r|\n/);
+  const tokens: IToken[] = [];
+  const problems: LexProblem[] = [];
+  const offsets: number[] = new Array(lines.length);
+  for (let i = 0, off = 0; i < lines.length; i++) {
+    offsets[i] = off;
+    off += lines[i]!.length + 1;
+  }
+
+  const make = (type: TokenType, image: string, line: number, col: number, endLine: number, payload: unknown): IToken => {
+    const start = offsets[line - 1]! + col - 1;
+    const tok = createTokenInstance(type, image, start, start + image.length, line, endLine, col, col + image.length);
+    tok.payload = payload;
+    return tok;
+  };
+
+  // Indentation stack of open bullets (their marker columns).
+  const stack: number[] = [];
+  let lastBullet: IToken | undefined;
+  let blankSinceBullet = false;
+  const closeLists = (line: number) => {
+    while (stack.length > 0) {
+      stack.pop();
+      if (stack.length > 0) tokens.push(make(Dedent, '', line, 1, line, undefined));
+    }
+    // The outermost list has no Indent of its own, so only nested levels get a Dedent.
+    lastBullet = undefined;
+  };
+
+  const comment = { open: false, line: 0, col: 0 };
+  let i = 0;
+
+  // Front matter: only when the very first line is ---.
+  if (lines.length > 0 && /^---[ \t]*$/.test(lines[0]!)) {
+    let end = 1;
+    while (end < lines.length && !/^(---|\.\.\.)[ \t]*$/.test(lines[end]!)) end++;
+    const closed = end < lines.length;
+    if (!closed) {
+      problems.push({ line: 1, col: 1, length: 3, message: 'front matter is not closed with ---', severity: 'error' });
+    }
+    const body = lines.slice(1, end).join('\n');
+    const payload: FrontMatterPayload = { body, bodyLine: 2, closed };
+    tokens.push(make(FrontMatter, lines[0]!, 1, 1, Math.min(end + 1, lines.length), payload));
+    i = closed ? end + 1 : lines.length;
+  }
+
+  for (; i < lines.length; i++) {
+    const lineNo = i + 1;
+    const raw = lines[i]!;
+    const line = stripComments(raw, comment, lineNo);
+    const lead = leading(line);
+    const body = line.slice(lead.index);
+
+    if (body.length === 0) {
+      if (lastBullet) blankSinceBullet = true;
+      continue;
+    }
+
+    // Code fence: consume to the closing fence; its body is opaque.
+    const fence = FENCE_OPEN.exec(body);
+    if (fence) {
+      closeLists(lineNo);
+      const marker = fence[1]!;
+      const lang = fence[2]!.toLowerCase();
+      let end = i + 1;
+      const closeRe = new RegExp(`^[ \\t]*${marker[0] === '`' ? '`' : '~'}{${marker.length},}[ \\t]*$`);
+      while (end < lines.length && !closeRe.test(lines[end]!)) end++;
+      const closed = end < lines.length;
+      if (!closed) {
+        problems.push({ line: lineNo, col: lead.width + 1, length: marker.length, message: `code fence ${marker} is not closed`, severity: 'error' });
+      }
+      const payload: FencePayload = { lang, body: lines.slice(i + 1, end).join('\n'), bodyLine: lineNo + 1, closed };
+      tokens.push(make(Fence, body, lineNo, lead.index + 1, Math.min(end + 1, lines.length), payload));
+      i = closed ? end : lines.length;
+      continue;
+    }
+
+    const heading = lead.width < 4 ? HEADING.exec(body) : null;
+    if (heading) {
+      closeLists(lineNo);
+      const level = heading[1]!.length;
+      const text = heading[2]!;
+      const textCol = lead.index + level + 1 + (body.slice(level).length - body.slice(level).trimStart().length);
+      const payload: HeadingPayload = { text, textCol };
+      if (level <= 3) {
+        tokens.push(make(level === 1 ? Heading1 : level === 2 ? Heading2 : Heading3, body, lineNo, lead.index + 1, lineNo, payload));
+      } else {
+        const tp: TextPayload = { text: body, indent: lead.width };
+        tokens.push(make(Text, body, lineNo, lead.index + 1, lineNo, tp));
+      }
+      continue;
+    }
+
+    const bullet = BULLET.exec(body);
+    // "---" style rules and "**bold**" are not bullets: the marker must be followed by space or end.
+    if (bullet && !/^[-*+]{2,}/.test(body)) {
+      const indent = lead.width;
+      if (stack.length === 0) {
+        stack.push(indent);
+      } else {
+        while (stack.length > 1 && indent < stack[stack.length - 1]!) {
+          stack.pop();
+          tokens.push(make(Dedent, '', lineNo, 1, lineNo, undefined));
+        }
+        const top = stack[stack.length - 1]!;
+        if (indent > top) {
+          stack.push(indent);
+          tokens.push(make(Indent, '', lineNo, 1, lineNo, undefined));
+        } else if (indent < top) {
+          // Shallower than the outermost bullet: it becomes the new outermost level.
+          stack[stack.length - 1] = indent;
+        }
+      }
+      const text = (bullet[2] ?? '').trim();
+      const textCol = text.length === 0 ? lead.index + bullet[1]!.length + 1 : lead.index + body.indexOf(text, bullet[1]!.length) + 1;
+      const payload: BulletPayload = { indent, text, textCol };
+      const tok = make(Bullet, body, lineNo, lead.index + 1, lineNo, payload);
+      tokens.push(tok);
+      lastBullet = tok;
+      blankSinceBullet = false;
+      continue;
+    }
+
+    // Plain text: a continuation of the open bullet, or prose that ends any list.
+    if (lastBullet) {
+      const bp = lastBullet.payload as BulletPayload;
+      if (!blankSinceBullet || lead.width > bp.indent) {
+        bp.text = bp.text.length ? `${bp.text}${blankSinceBullet ? '\n' : ' '}${body.trim()}` : body.trim();
+        lastBullet.endLine = lineNo;
+        blankSinceBullet = false;
+        continue;
+      }
+      closeLists(lineNo);
+    }
+    const tp: TextPayload = { text: body, indent: lead.width };
+    tokens.push(make(Text, body, lineNo, lead.index + 1, lineNo, tp));
+  }
+  closeLists(lines.length);
+  if (comment.open) {
+    problems.push({ line: comment.line, col: comment.col, length: 4, message: 'comment <!-- is not closed', severity: 'warning' });
+  }
+  return { tokens, problems };
+}

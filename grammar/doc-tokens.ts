@@ -1,0 +1,51 @@
+// Token types of the document (markdown block) level. The line scanner in doc-lexer.ts
+// produces instances of these; the Chevrotain CstParser in doc-parser.ts consumes them.
+import { createToken, Lexer, type TokenType } from 'chevrotain';
+
+const block = (name: string): TokenType => createToken({ name, pattern: Lexer.NA });
+
+export const FrontMatter = block('FrontMatter');
+export const Heading1 = block('Heading1');
+export const Heading2 = block('Heading2');
+export const Heading3 = block('Heading3');
+export const Bullet = block('Bullet');
+export const Indent = block('Indent');
+export const Dedent = block('Dedent');
+export const Fence = block('Fence');
+export const Text = block('Text');
+
+export const DOC_TOKENS: TokenType[] = [FrontMatter, Heading1, Heading2, Heading3, Bullet, Indent, Dedent, Fence, Text];
+
+/** Extra data the line scanner attaches to a token (IToken.payload). */
+export interface BulletPayload {
+  /** Column of the bullet marker (tabs count as 4). */
+  indent: number;
+  /** The step text after the marker, continuation lines joined. */
+  text: string;
+  /** 1-based column where the text starts. */
+  textCol: number;
+}
+
+export interface FencePayload {
+  lang: string;
+  body: string;
+  /** Line number (1-based, in the lexed text) of the first body line. */
+  bodyLine: number;
+  closed: boolean;
+}
+
+export interface HeadingPayload {
+  text: string;
+  textCol: number;
+}
+
+export interface TextPayload {
+  text: string;
+  indent: number;
+}
+
+export interface FrontMatterPayload {
+  body: string;
+  bodyLine: number;
+  closed: boolean;
+}

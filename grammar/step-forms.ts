@@ -1,0 +1,210 @@
+// Recognizes the deterministic step forms by their leading words and splits a step into
+// its parts (condition, target, value, ...). Each part keeps its offset in the step text so
+// diagnostics can point into it. Whether a part is an expression or natural language is
+// decided later, by the compiler, which knows the names in scope.
+
+export interface Part {
+  text: string;
+  /** Offset of `text` within the step text. */
+  offset: number;
+}
+
+export interface VarRef {
+  name: string;
+  /** Written as $name. */
+  state: boolean;
+  offset: number;
+}
+
+export type StepForm =
+  | { form: 'if'; cond: Part; colon: boolean }
+  | { form: 'elif'; cond: Part }
+  | { form: 'else'; inline?: Part }
+  | { form: 'while'; cond: Part }
+  | { form: 'until'; cond: Part }
+  | { form: 'foreach'; variable: VarRef; iterable: Part }
+  | { form: 'return'; value?: Part }
+  | { form: 'end' }
+  | { form: 'break' }
+  | { form: 'continue' }
+  | { form: 'say'; arg: Part; recipient?: string }
+  | { form: 'ask'; vars: VarRef[] }
+  | { form: 'assign'; target: VarRef; value: Part; style: 'eq' | 'set' | 'is' }
+  | { form: 'call'; call: Part }
+  | { form: 'nl' };
+
+const LEADING_WORDS = new Set([
+  'if', 'else', 'elif', 'otherwise', 'while', 'until', 'for', 'return', 'end', 'exit', 'quit',
+  'break', 'continue', 'say', 'ask', 'set', 'call',
+]);
+
+function part(text: string, whole: string, from: number): Part {
+  // Locate the trimmed part inside the step text; `from` is where to start searching.
+  const t = text.trim();
+  const at = whole.indexOf(t, from);
+  return { text: t, offset: at < 0 ? from : at };
+}
+
+function stripColon(p: Part): { part: Part; colon: boolean } {
+  if (p.text.endsWith(':')) return { part: { text: p.text.slice(0, -1).trimEnd(), offset: p.offset }, colon: true };
+  return { part: p, colon: false };
+}
+
+const RE = {
+  elif: /^(?:else[ \t]*if|elif|elseif|otherwise[ \t]*,?[ \t]*if|or[ \t]+else[ \t]+if)\b[ \t]*,?(.*)$/i,
+  else: /^(?:else|otherwise)\b[ \t]*[,:]?[ \t]*(.*)$/i,
+  if: /^if\b[ \t]*(.*)$/i,
+  while: /^while\b[ \t]*(.*)$/i,
+  until: /^(?:repeat[ \t]+)?until\b[ \t]*(.*)$/i,
+  foreach: /^for[ \t]+(?:each[ \t]+|every[ \t]+)?(\$?[A-Za-z_][A-Za-z0-9_]*)[ \t]+in[ \t]+(.+)$/i,
+  return: /^return\b[ \t]*(.*)$/i,
+  end: /^(?:end|exit|quit)[ \t]+(?:the[ \t]+)?(?:program|conversation)[ \t]*\.?$/i,
+  break: /^break(?:[ \t]+(?:out[ \t]+)?(?:of[ \t]+)?(?:the[ \t]+)?loop)?[ \t]*\.?$/i,
+  continue: /^continue(?:[ \t]+(?:with[ \t]+)?(?:the[ \t]+)?(?:next[ \t]+)?(?:loop|iteration))?[ \t]*\.?$/i,
+  say: /^say\b[ \t]*(.*)$/i,
+  ask: /^ask[ \t]+(?:the[ \t]+)?user[ \t]+(?:for|to[ \t]+(?:provide|enter|give))[ \t]+(.*)$/i,
+  set: /^set[ \t]+(\$?[A-Za-z_][A-Za-z0-9_]*)[ \t]+(?:to|=)[ \t]+(.+)$/i,
+  assignEq: /^(\$?[A-Za-z_][A-Za-z0-9_]*)(?:[ \t]*:[ \t]*[A-Za-z_][A-Za-z0-9_]*(?:\[[A-Za-z_, \t\[\]]*\])?)?[ \t]*=(?!=)[ \t]*(.+)$/,
+  assignIs: /^(\$?[A-Za-z_][A-Za-z0-9_]*)[ \t]+is[ \t]+(.+)$/,
+  call: /^(?:call[ \t]+)?([$A-Za-z_][A-Za-z0-9_.]*[ \t]*\(.*\))[ \t]*\.?$/i,
+  askVar: /^(?:(?:a|an|the|their|his|her|your|its)[ \t]+)?(\$[A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z_]+)?/,
+  askSep: /^[ \t]*(?:,[ \t]*(?:and[ \t]+)?|and[ \t]+)/i,
+};
+
+/** Splits "$a and $b, $c" style lists; undefined when anything else is in the text. */
+function askVars(text: string, whole: string, base: number): VarRef[] | undefined {
+  const vars: VarRef[] = [];
+  let rest = text.replace(/[ \t]*[.?!]$/, '');
+  let offset = base;
+  for (;;) {
+    const m = RE.askVar.exec(rest);
+    if (!m) return undefined;
+    const at = whole.indexOf(m[1]!, offset);
+    vars.push({ name: m[1]!.slice(1), state: true, offset: at });
+    rest = rest.slice(m[0].length);
+    offset = at + m[1]!.length;
+    if (rest.trim().length === 0) return vars;
+    const sep = RE.askSep.exec(rest);
+    if (!sep) return undefined;
+    rest = rest.slice(sep[0].length);
+  }
+}
+
+function variable(name: string, whole: string, from = 0): VarRef {
+  const state = name.startsWith('$');
+  return { name: state ? name.slice(1) : name, state, offset: Math.max(0, whole.indexOf(name, from)) };
+}
+
+/** Recognizes the form of one step's text (already without its bullet). */
+export function recognizeStep(text: string): StepForm {
+  const firstWord = /^[A-Za-z]+/.exec(text)?.[0]?.toLowerCase();
+  if (firstWord !== undefined && LEADING_WORDS.has(firstWord)) {
+    const form = recognizeKeywordForm(text, firstWord);
+    if (form) return form;
+  }
+  // Assignments and calls need '=' or '('; everything else is natural language.
+  if (text.indexOf('=') >= 0) {
+    const m = RE.assignEq.exec(text);
+    if (m) return { form: 'assign', target: variable(m[1]!, text), value: part(m[2]!, text, m[1]!.length), style: 'eq' };
+  }
+  if (text.indexOf('(') >= 0) {
+    const m = RE.call.exec(text);
+    if (m) return { form: 'call', call: part(m[1]!, text, 0) };
+  }
+  if (text.indexOf(' is ') > 0) {
+    const m = RE.assignIs.exec(text);
+    if (m) return { form: 'assign', target: variable(m[1]!, text), value: part(m[2]!, text, m[1]!.length + 3), style: 'is' };
+  }
+  return { form: 'nl' };
+}
+
+function recognizeKeywordForm(text: string, word: string): StepForm | undefined {
+  let m: RegExpExecArray | null;
+  switch (word) {
+    case 'else':
+    case 'elif':
+    case 'otherwise':
+    case 'or':
+      if ((m = RE.elif.exec(text))) return { form: 'elif', cond: stripColon(part(m[1]!, text, 4)).part };
+      if ((m = RE.else.exec(text))) {
+        const inline = m[1]!.trim();
+        return inline ? { form: 'else', inline: part(inline, text, 4) } : { form: 'else' };
+      }
+      return undefined;
+    case 'if':
+      if ((m = RE.if.exec(text))) {
+        const { part: cond, colon } = stripColon(part(m[1]!, text, 2));
+        return cond.text ? { form: 'if', cond, colon } : undefined;
+      }
+      return undefined;
+    case 'while':
+      if ((m = RE.while.exec(text))) {
+        const cond = stripColon(part(m[1]!, text, 5)).part;
+        return cond.text ? { form: 'while', cond } : undefined;
+      }
+      return undefined;
+    case 'until':
+      if ((m = RE.until.exec(text))) {
+        const cond = stripColon(part(m[1]!, text, 5)).part;
+        return cond.text ? { form: 'until', cond } : undefined;
+      }
+      return undefined;
+    case 'for':
+      if ((m = RE.foreach.exec(text))) {
+        const v = variable(m[1]!, text, 3);
+        const iterable = stripColon(part(m[2]!, text, v.offset + m[1]!.length)).part;
+        return { form: 'foreach', variable: v, iterable };
+      }
+      return undefined;
+    case 'return':
+      if ((m = RE.return.exec(text))) {
+        const value = m[1]!.trim().replace(/\.$/, '');
+        return value ? { form: 'return', value: part(value, text, 6) } : { form: 'return' };
+      }
+      return undefined;
+    case 'end':
+    case 'exit':
+    case 'quit':
+      return RE.end.test(text) ? { form: 'end' } : undefined;
+    case 'break':
+      return RE.break.test(text) ? { form: 'break' } : undefined;
+    case 'continue':
+      return RE.continue.test(text) ? { form: 'continue' } : undefined;
+    case 'say':
+      if ((m = RE.say.exec(text))) return sayForm(text, m[1]!);
+      return undefined;
+    case 'ask':
+      if ((m = RE.ask.exec(text))) {
+        const base = text.length - m[1]!.length;
+        const vars = askVars(m[1]!, text, base);
+        return vars ? { form: 'ask', vars } : undefined;
+      }
+      return undefined;
+    case 'set':
+      if ((m = RE.set.exec(text))) {
+        const target = variable(m[1]!, text, 3);
+        return { form: 'assign', target, value: part(m[2]!, text, target.offset + m[1]!.length), style: 'set' };
+      }
+      return undefined;
+    case 'call':
+      if ((m = RE.call.exec(text))) return { form: 'call', call: part(m[1]!, text, 4) };
+      return undefined;
+  }
+  return undefined;
+}
+
+/** Say "text" | Say $x | Say("text") | Say(user, "text"). */
+function sayForm(text: string, rest: string): StepForm {
+  const start = text.length - rest.length;
+  const r = rest.trim();
+  if (r.startsWith('(') && r.endsWith(')')) {
+    const inner = r.slice(1, -1);
+    const recipient = /^[ \t]*(?:"([^"]*)"|'([^']*)'|([A-Za-z_][A-Za-z0-9_ ]*?))[ \t]*,(.*)$/s.exec(inner);
+    if (recipient) {
+      const who = (recipient[1] ?? recipient[2] ?? recipient[3] ?? '').trim();
+      return { form: 'say', arg: part(recipient[4]!, text, start + 1), recipient: who };
+    }
+    return { form: 'say', arg: part(inner, text, start + 1) };
+  }
+  return { form: 'say', arg: part(r, text, start) };
+}

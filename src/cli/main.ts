@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// The `pb` command line.
+import { Command, CommanderError } from 'commander';
+import { registerCompilerCommands } from './compiler-commands.js';
+import { EXIT } from './exit-codes.js';
+
+const program = new Command();
+program
+  .name('pb')
+  .description('pbvm: compile and run markdown playbooks (.pb) on a durable stack VM')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerCompilerCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
+  } else {
+    process.stderr.write(`pb: error: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = EXIT.internal;
+  }
+}

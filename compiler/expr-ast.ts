@@ -63,22 +63,10 @@ class Builder {
   }
 
   private ext(n: CstNode): [number, number] {
-    // Chevrotain records first/last token offsets on each CST node (nodeLocationTracking is off),
-    // so compute the extent from the leftmost and rightmost tokens.
-    let first = Infinity;
-    let last = -1;
-    const walk = (x: CstNode) => {
-      for (const list of Object.values(x.children)) {
-        for (const c of list) {
-          if ('image' in c) {
-            if (c.startOffset < first) first = c.startOffset;
-            if (c.startOffset + c.image.length > last) last = c.startOffset + c.image.length;
-          } else walk(c);
-        }
-      }
-    };
-    walk(n);
-    return [first === Infinity ? 0 : first, last < 0 ? 0 : last];
+    // The parser tracks node offsets (nodeLocationTracking); endOffset is inclusive.
+    const loc = n.location;
+    if (!loc || Number.isNaN(loc.startOffset)) return [0, 0];
+    return [loc.startOffset, (loc.endOffset ?? loc.startOffset) + 1];
   }
 
   private posOf(n: CstNode): Pos {

@@ -54,7 +54,7 @@ import {
 
 class ExprParser extends CstParser {
   constructor() {
-    super(EXPR_TOKENS, { recoveryEnabled: false, maxLookahead: 3 });
+    super(EXPR_TOKENS, { recoveryEnabled: false, maxLookahead: 3, nodeLocationTracking: 'onlyOffset' });
     this.performSelfAnalysis();
   }
 

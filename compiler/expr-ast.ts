@@ -6,13 +6,16 @@ import type { BinOp, Expr, Pos } from './ast.js';
 /** Maps an offset inside the parsed text to a source position. */
 export type PosMapper = (offset: number, length: number) => Pos;
 
-export class ExprError extends Error {
+/**
+ * "This text is not an expression." Thrown and caught inside the compiler as control flow
+ * (most prose steps end here), so it deliberately does not extend Error: capturing a stack
+ * trace for each one cost more than the parse itself.
+ */
+export class ExprError {
   constructor(
-    message: string,
+    readonly message: string,
     readonly offset: number,
-  ) {
-    super(message);
-  }
+  ) {}
 }
 
 const MAX_NESTING = 64;
@@ -43,23 +46,65 @@ function nestingProblem(text: string): number | undefined {
 }
 
 type Children = Record<string, Array<CstNode | IToken>>;
+type NoPos<E> = E extends unknown ? Omit<E, 'pos'> : never;
 
 const tok = (c: Children, name: string, i = 0) => c[name]?.[i] as IToken | undefined;
 const node = (c: Children, name: string, i = 0) => c[name]?.[i] as CstNode | undefined;
 const nodes = (c: Children, name: string) => (c[name] ?? []) as CstNode[];
 
+const OR = 1;
+const AND = 2;
+const COMPARE = 4;
+const POWER = 8;
+const PRECEDENCE: Record<string, number> = {
+  or: OR,
+  and: AND,
+  '==': COMPARE,
+  '!=': COMPARE,
+  '<': COMPARE,
+  '<=': COMPARE,
+  '>': COMPARE,
+  '>=': COMPARE,
+  in: COMPARE,
+  'not in': COMPARE,
+  '+': 5,
+  '-': 5,
+  '*': 6,
+  '/': 6,
+  '//': 6,
+  '%': 6,
+  '**': POWER,
+};
+
+/** Prefix operators (not, -, +) of a `unary` node, in source order. */
+function prefixTokens(u: CstNode): IToken[] {
+  const c = u.children as Children;
+  const all = [...((c.Not ?? []) as IToken[]), ...((c.Minus ?? []) as IToken[]), ...((c.Plus ?? []) as IToken[])];
+  if (all.length > 1) all.sort((a, b) => a.startOffset - b.startOffset);
+  return all;
+}
+
 class Builder {
+  /** Text offsets [start, end) of every node built, for spans of enclosing nodes. */
+  private readonly extent = new Map<Expr, [number, number]>();
+
   constructor(
     private readonly text: string,
     private readonly at: PosMapper,
   ) {}
 
-  private span(first: number, last: number): Pos {
-    return this.at(first, Math.max(1, last - first));
+  private mk(e: NoPos<Expr>, start: number, end: number): Expr {
+    const out = { ...e, pos: this.at(start, Math.max(1, end - start)) } as Expr;
+    this.extent.set(out, [start, end]);
+    return out;
   }
 
-  private tokPos(t: IToken): Pos {
-    return this.at(t.startOffset, t.image.length);
+  private startOf(e: Expr): number {
+    return this.extent.get(e)?.[0] ?? 0;
+  }
+
+  private endOf(e: Expr): number {
+    return this.extent.get(e)?.[1] ?? 0;
   }
 
   private ext(n: CstNode): [number, number] {
@@ -69,139 +114,123 @@ class Builder {
     return [loc.startOffset, (loc.endOffset ?? loc.startOffset) + 1];
   }
 
-  private posOf(n: CstNode): Pos {
-    const [a, b] = this.ext(n);
-    return this.span(a, b);
-  }
-
+  /**
+   * The parser hands over `unary (op unary)*` flat; precedence climbing builds the tree
+   * with Python's binding powers: or < and < not < comparisons < + - < * / // % < unary - + < **.
+   */
   expression(n: CstNode): Expr {
-    return this.orExpr(node(n.children, 'orExpr')!);
-  }
-
-  private chain(n: CstNode, sub: string, ops: string[], each: (c: CstNode) => Expr, make: (op: string, l: Expr, r: Expr, pos: Pos) => Expr): Expr {
-    const operands = nodes(n.children, sub);
-    let acc = each(operands[0]!);
-    if (operands.length === 1) return acc;
-    const opToks: IToken[] = [];
-    for (const o of ops) for (const t of (n.children[o] ?? []) as IToken[]) opToks.push(t);
-    opToks.sort((a, b) => a.startOffset - b.startOffset);
-    const [start] = this.ext(operands[0]!);
-    for (let i = 1; i < operands.length; i++) {
-      const right = each(operands[i]!);
-      const [, end] = this.ext(operands[i]!);
-      acc = make(opToks[i - 1]!.image, acc, right, this.span(start, end));
-    }
-    return acc;
-  }
-
-  private orExpr(n: CstNode): Expr {
-    return this.chain(n, 'andExpr', ['Or'], (c) => this.andExpr(c), (_op, left, right, pos) => ({ k: 'logic', op: 'or', left, right, pos }));
-  }
-
-  private andExpr(n: CstNode): Expr {
-    return this.chain(n, 'notExpr', ['And'], (c) => this.notExpr(c), (_op, left, right, pos) => ({ k: 'logic', op: 'and', left, right, pos }));
-  }
-
-  private notExpr(n: CstNode): Expr {
-    const inner = node(n.children, 'notExpr');
-    if (inner) return { k: 'un', op: 'not', expr: this.notExpr(inner), pos: this.posOf(n) };
-    return this.comparison(node(n.children, 'comparison')!);
-  }
-
-  private comparison(n: CstNode): Expr {
-    const sides = nodes(n.children, 'additive');
-    const left = this.additive(sides[0]!);
-    if (sides.length === 1) return left;
-    const c = n.children as Children;
-    let op: BinOp;
-    if (tok(c, 'Not')) op = 'not in';
-    else {
-      const t = (['EqEq', 'NotEq', 'LessEq', 'GreaterEq', 'Less', 'Greater', 'In'] as const).map((k) => tok(c, k)).find(Boolean)!;
-      op = t.image as BinOp;
-    }
-    return { k: 'bin', op, left, right: this.additive(sides[1]!), pos: this.posOf(n) };
-  }
-
-  private additive(n: CstNode): Expr {
-    return this.chain(n, 'term', ['Plus', 'Minus'], (c) => this.term(c), (op, left, right, pos) => ({ k: 'bin', op: op as BinOp, left, right, pos }));
-  }
-
-  private term(n: CstNode): Expr {
-    return this.chain(n, 'unary', ['Star', 'Slash', 'FloorDiv', 'Percent'], (c) => this.unary(c), (op, left, right, pos) => ({
-      k: 'bin',
-      op: op as BinOp,
-      left,
-      right,
-      pos,
-    }));
-  }
-
-  private unary(n: CstNode): Expr {
-    const inner = node(n.children, 'unary');
-    if (inner) {
-      const op = tok(n.children as Children, 'Minus') ? '-' : '+';
-      const expr = this.unary(inner);
-      if (expr.k === 'lit' && typeof expr.value === 'number') {
-        return { k: 'lit', value: op === '-' ? -expr.value : expr.value, pos: this.posOf(n) };
+    const operands = nodes(n.children, 'unary');
+    const ops = nodes(n.children, 'binaryOp').map((o) => {
+      const c = o.children as Children;
+      const t = tok(c, 'BinaryOperator');
+      return t ? { op: t.image, offset: t.startOffset } : { op: 'not in', offset: tok(c, 'Not')!.startOffset };
+    });
+    const state = { operand: 0, prefix: 0, op: 0 };
+    const parse = (minPrec: number): Expr => {
+      let left = this.operand(operands, state, parse);
+      while (state.op < ops.length) {
+        const { op } = ops[state.op]!;
+        const prec = PRECEDENCE[op]!;
+        if (prec < minPrec) break;
+        state.op++;
+        const right = parse(op === '**' ? prec : prec + 1);
+        if (prec === COMPARE && state.op < ops.length && PRECEDENCE[ops[state.op]!.op] === COMPARE) {
+          const next = ops[state.op]!;
+          throw new ExprError(`chained comparison '${op} ... ${next.op}' is not supported; combine the comparisons with 'and'`, next.offset);
+        }
+        const start = this.startOf(left);
+        const end = this.endOf(right);
+        left =
+          op === 'and' || op === 'or'
+            ? this.mk({ k: 'logic', op, left, right }, start, end)
+            : this.mk({ k: 'bin', op: op as BinOp, left, right }, start, end);
       }
-      return { k: 'un', op, expr, pos: this.posOf(n) };
-    }
-    return this.power(node(n.children, 'power')!);
+      return left;
+    };
+    return parse(0);
   }
 
-  private power(n: CstNode): Expr {
-    const base = this.postfix(node(n.children, 'postfix')!);
-    const exp = node(n.children, 'unary');
-    if (!exp) return base;
-    return { k: 'bin', op: '**', left: base, right: this.unary(exp), pos: this.posOf(n) };
+  /** One operand with its prefix operators; `not` and unary minus bind as in Python. */
+  private operand(operands: CstNode[], state: { operand: number; prefix: number }, parse: (minPrec: number) => Expr): Expr {
+    const u = operands[state.operand]!;
+    const prefixes = prefixTokens(u);
+    if (state.prefix < prefixes.length) {
+      const t = prefixes[state.prefix++]!;
+      const inner = t.image === 'not' ? parse(COMPARE) : parse(POWER);
+      const start = t.startOffset;
+      const end = this.endOf(inner);
+      if (t.image === 'not') return this.mk({ k: 'un', op: 'not', expr: inner }, start, end);
+      if (inner.k === 'lit' && typeof inner.value === 'number') {
+        return this.mk({ k: 'lit', value: t.image === '-' ? -inner.value : inner.value }, start, end);
+      }
+      return this.mk({ k: 'un', op: t.image === '-' ? '-' : '+', expr: inner }, start, end);
+    }
+    state.operand++;
+    state.prefix = 0;
+    return this.postfix(node(u.children, 'postfix')!);
   }
 
   private postfix(n: CstNode): Expr {
     let acc = this.primary(node(n.children, 'primary')!);
-    const [start] = this.ext(n);
-    const ops: CstNode[] = [...nodes(n.children, 'member'), ...nodes(n.children, 'index'), ...nodes(n.children, 'callArgs')];
-    if (ops.length === 0) return acc;
+    const c = n.children as Children;
+    if (!c.member && !c.index && !c.callArgs) return acc;
+    const ops: CstNode[] = [...nodes(c, 'member'), ...nodes(c, 'index'), ...nodes(c, 'callArgs')];
     const withPos = ops.map((o) => ({ o, at: this.ext(o) }));
     withPos.sort((a, b) => a.at[0] - b.at[0]);
+    const start = this.startOf(acc);
     for (const { o, at } of withPos) {
-      const pos = this.span(start, at[1]);
-      if (o.name === 'member') acc = { k: 'attr', obj: acc, name: tok(o.children as Children, 'Identifier')!.image, pos };
-      else if (o.name === 'index') acc = { k: 'index', obj: acc, index: this.expression(node(o.children, 'expression')!), pos };
-      else acc = this.call(acc, o, pos);
+      if (o.name === 'member') {
+        acc = this.mk({ k: 'attr', obj: acc, name: tok(o.children as Children, 'Identifier')!.image }, start, at[1]);
+      } else if (o.name === 'index') {
+        acc = this.mk({ k: 'index', obj: acc, index: this.expression(node(o.children, 'expression')!) }, start, at[1]);
+      } else acc = this.call(acc, o, start, at[1]);
     }
     return acc;
   }
 
-  private call(callee: Expr, n: CstNode, pos: Pos): Expr {
+  private call(callee: Expr, n: CstNode, start: number, end: number): Expr {
     const args: Expr[] = [];
     const kwargs: Array<{ name: string; value: Expr; pos: Pos }> = [];
     for (const a of nodes(n.children, 'argument')) {
       const name = tok(a.children as Children, 'Identifier');
       const value = this.expression(node(a.children, 'expression')!);
-      if (name) kwargs.push({ name: name.image, value, pos: this.tokPos(name) });
+      if (name) kwargs.push({ name: name.image, value, pos: this.at(name.startOffset, name.image.length) });
       else {
         if (kwargs.length > 0) throw new ExprError('positional argument after keyword argument', this.ext(a)[0]);
         args.push(value);
       }
     }
-    return { k: 'call', callee, args, kwargs, pos };
+    return this.mk({ k: 'call', callee, args, kwargs }, start, end);
+  }
+
+  private token(e: NoPos<Expr>, t: IToken): Expr {
+    return this.mk(e, t.startOffset, t.startOffset + t.image.length);
   }
 
   private primary(n: CstNode): Expr {
     const c = n.children as Children;
     let t: IToken | undefined;
-    if ((t = tok(c, 'NumberLit'))) return { k: 'lit', value: Number(t.image), pos: this.tokPos(t) };
-    if ((t = tok(c, 'StringLit'))) return { k: 'lit', value: unescape(t.image.slice(1, -1), t.startOffset + 1), pos: this.tokPos(t) };
-    if ((t = tok(c, 'FString'))) return this.fstring(t.image.slice(2, -1), t.startOffset + 2, this.tokPos(t));
-    if ((t = tok(c, 'True'))) return { k: 'lit', value: true, pos: this.tokPos(t) };
-    if ((t = tok(c, 'False'))) return { k: 'lit', value: false, pos: this.tokPos(t) };
-    if ((t = tok(c, 'Null'))) return { k: 'lit', value: null, pos: this.tokPos(t) };
-    if ((t = tok(c, 'StateVar'))) return { k: 'var', name: t.image.slice(1), state: true, pos: this.tokPos(t) };
-    if ((t = tok(c, 'Identifier'))) return { k: 'var', name: t.image, state: false, pos: this.tokPos(t) };
+    if ((t = tok(c, 'NumberLit'))) return this.token({ k: 'lit', value: Number(t.image) }, t);
+    if ((t = tok(c, 'StringLit'))) return this.token({ k: 'lit', value: unescape(t.image.slice(1, -1), t.startOffset + 1) }, t);
+    if ((t = tok(c, 'FString'))) {
+      const parts = splitInterpolation(t.image.slice(2, -1), t.startOffset + 2, this.at, true);
+      return this.token({ k: 'fstr', parts }, t);
+    }
+    if ((t = tok(c, 'True'))) return this.token({ k: 'lit', value: true }, t);
+    if ((t = tok(c, 'False'))) return this.token({ k: 'lit', value: false }, t);
+    if ((t = tok(c, 'Null'))) return this.token({ k: 'lit', value: null }, t);
+    if ((t = tok(c, 'StateVar'))) return this.token({ k: 'var', name: t.image.slice(1), state: true }, t);
+    if ((t = tok(c, 'Identifier'))) return this.token({ k: 'var', name: t.image, state: false }, t);
     let sub: CstNode | undefined;
-    if ((sub = node(c, 'paren'))) return this.expression(node(sub.children, 'expression')!);
+    if ((sub = node(c, 'paren'))) {
+      const inner = this.expression(node(sub.children, 'expression')!);
+      const [a, b] = this.ext(sub);
+      this.extent.set(inner, [a, b]);
+      return inner;
+    }
     if ((sub = node(c, 'listLit'))) {
-      return { k: 'list', items: nodes(sub.children, 'expression').map((e) => this.expression(e)), pos: this.posOf(sub) };
+      const [a, b] = this.ext(sub);
+      return this.mk({ k: 'list', items: nodes(sub.children, 'expression').map((e) => this.expression(e)) }, a, b);
     }
     sub = node(c, 'objectLit')!;
     const entries: Array<[Expr, Expr]> = nodes(sub.children, 'entry').map((e) => {
@@ -211,12 +240,8 @@ class Builder {
       if (key.k === 'var' && !key.state) key = { k: 'lit', value: key.name, pos: key.pos };
       return [key, this.expression(vx!)];
     });
-    return { k: 'obj', entries, pos: this.posOf(sub) };
-  }
-
-  /** Splits f-string content at {expr} holes; `base` is the content's offset in the text. */
-  fstring(content: string, base: number, pos: Pos): Expr {
-    return { k: 'fstr', parts: splitInterpolation(content, base, this.at, true), pos };
+    const [a, b] = this.ext(sub);
+    return this.mk({ k: 'obj', entries }, a, b);
   }
 }
 

@@ -258,9 +258,10 @@ export class Lowerer {
   /** $state names and known locals that a natural-language text refers to. */
   private mentions(text: string): string[] {
     const out = new Set<string>();
-    for (const m of text.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)/g)) out.add(`$${m[1]}`);
-    for (const name of this.e.locals) {
-      if (!name.startsWith('%') && new RegExp(`(?<![$\\w])${name}(?!\\w)`).test(text)) out.add(name);
+    const locals = this.e.locals;
+    for (const m of text.matchAll(/(\$?)([A-Za-z_][A-Za-z0-9_]*)/g)) {
+      if (m[1]) out.add(`$${m[2]}`);
+      else if (locals.includes(m[2]!)) out.add(m[2]!);
     }
     return [...out];
   }

@@ -1,52 +1,37 @@
-// Chevrotain CstParser for the expression language (Python-like):
-//   expression := orExpr
-//   orExpr     := andExpr (or andExpr)*
-//   andExpr    := notExpr (and notExpr)*
-//   notExpr    := not notExpr | comparison
-//   comparison := additive ((== | != | < | <= | > | >= | in | not in) additive)?
-//   additive   := term ((+ | -) term)*
-//   term       := unary ((* | / | // | %) unary)*
-//   unary      := (- | +) unary | power
-//   power      := postfix (** unary)?
+// Chevrotain CstParser for the expression language (Python-like). Operator precedence is
+// not spelled out as one rule per level: the grammar reads a flat `operand (op operand)*`
+// and the compiler applies Python's precedence (compiler/expr-ast.ts). That keeps the
+// parser shallow, which matters because every step of every program goes through it.
+//   expression := unary (binaryOp unary)*
+//   binaryOp   := or | and | == | != | < | <= | > | >= | in | not in | + | - | * | / | // | % | **
+//   unary      := (not | - | +)* postfix
 //   postfix    := primary (. name | [ expression ] | ( arguments ))*
 //   primary    := literal | $var | name | ( expression ) | [ list ] | { object }
 //   argument   := name = expression | expression
-import { CstParser, EOF, type CstNode, type IToken } from 'chevrotain';
+import { CstParser, EOF, type CstNode, type IToken, type TokenType } from 'chevrotain';
 import {
-  And,
   Assign,
+  BinaryOperator,
   Colon,
   Comma,
   Dot,
-  EqEq,
   EXPR_TOKENS,
   exprLexer,
   False,
-  FloorDiv,
   FString,
-  Greater,
-  GreaterEq,
   Identifier,
   In,
   LBracket,
   LCurly,
-  Less,
-  LessEq,
   LParen,
   Minus,
   Not,
-  NotEq,
   Null,
   NumberLit,
-  Or,
-  Percent,
   Plus,
-  Power,
   RBracket,
   RCurly,
   RParen,
-  Slash,
-  Star,
   StateVar,
   StringLit,
   True,
@@ -64,98 +49,30 @@ class ExprParser extends CstParser {
   });
 
   expression = this.RULE('expression', () => {
-    this.SUBRULE(this.orExpr);
-  });
-
-  orExpr = this.RULE('orExpr', () => {
-    this.SUBRULE(this.andExpr);
-    this.MANY(() => {
-      this.CONSUME(Or);
-      this.SUBRULE2(this.andExpr);
-    });
-  });
-
-  andExpr = this.RULE('andExpr', () => {
-    this.SUBRULE(this.notExpr);
-    this.MANY(() => {
-      this.CONSUME(And);
-      this.SUBRULE2(this.notExpr);
-    });
-  });
-
-  notExpr = this.RULE('notExpr', () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(Not);
-          this.SUBRULE(this.notExpr);
-        },
-      },
-      { ALT: () => this.SUBRULE(this.comparison) },
-    ]);
-  });
-
-  comparison = this.RULE('comparison', () => {
-    this.SUBRULE(this.additive);
-    this.OPTION(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(EqEq) },
-        { ALT: () => this.CONSUME(NotEq) },
-        { ALT: () => this.CONSUME(LessEq) },
-        { ALT: () => this.CONSUME(GreaterEq) },
-        { ALT: () => this.CONSUME(Less) },
-        { ALT: () => this.CONSUME(Greater) },
-        { ALT: () => this.CONSUME(In) },
-        {
-          ALT: () => {
-            this.CONSUME(Not);
-            this.CONSUME2(In);
-          },
-        },
-      ]);
-      this.SUBRULE2(this.additive);
-    });
-  });
-
-  additive = this.RULE('additive', () => {
-    this.SUBRULE(this.term);
-    this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(Plus) }, { ALT: () => this.CONSUME(Minus) }]);
-      this.SUBRULE2(this.term);
-    });
-  });
-
-  term = this.RULE('term', () => {
     this.SUBRULE(this.unary);
     this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(Star) },
-        { ALT: () => this.CONSUME(FloorDiv) },
-        { ALT: () => this.CONSUME(Slash) },
-        { ALT: () => this.CONSUME(Percent) },
-      ]);
+      this.SUBRULE(this.binaryOp);
       this.SUBRULE2(this.unary);
     });
   });
 
-  unary = this.RULE('unary', () => {
+  binaryOp = this.RULE('binaryOp', () => {
     this.OR([
+      { ALT: () => this.CONSUME(BinaryOperator) },
       {
         ALT: () => {
-          this.OR2([{ ALT: () => this.CONSUME(Minus) }, { ALT: () => this.CONSUME(Plus) }]);
-          this.SUBRULE(this.unary);
+          this.CONSUME(Not);
+          this.CONSUME(In);
         },
       },
-      { ALT: () => this.SUBRULE(this.power) },
     ]);
   });
 
-  power = this.RULE('power', () => {
-    this.SUBRULE(this.postfix);
-    this.OPTION(() => {
-      this.CONSUME(Power);
-      this.SUBRULE(this.unary);
+  unary = this.RULE('unary', () => {
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(Not) }, { ALT: () => this.CONSUME(Minus) }, { ALT: () => this.CONSUME(Plus) }]);
     });
+    this.SUBRULE(this.postfix);
   });
 
   postfix = this.RULE('postfix', () => {
@@ -274,11 +191,30 @@ export function parseExpression(text: string): ExprParseResult {
   return parseExpressionTokens(lexed.tokens, text.length);
 }
 
+/** Tokens that can end an operand, and tokens that can only start one. */
+const ENDS_OPERAND = new Set<TokenType>([Identifier, StateVar, NumberLit, StringLit, FString, True, False, Null, RParen, RBracket, RCurly]);
+const STARTS_OPERAND = new Set<TokenType>([Identifier, StateVar, NumberLit, StringLit, FString, True, False, Null, LCurly]);
+
 export function parseExpressionTokens(tokens: IToken[], endOffset: number): ExprParseResult {
   if (tokens.length === 0) return { error: { message: 'expected an expression', offset: endOffset } };
+  // Prose ("goodbye to the user") lexes fine but has two operands side by side, which no
+  // expression has. Rejecting it here skips the parser's error path, most of the cost.
+  for (let i = 1; i < tokens.length; i++) {
+    if (STARTS_OPERAND.has(tokens[i]!.tokenType) && ENDS_OPERAND.has(tokens[i - 1]!.tokenType)) {
+      return { error: { message: `unexpected '${tokens[i]!.image}' in expression`, offset: tokens[i]!.startOffset } };
+    }
+  }
   shared ??= new ExprParser();
   shared.input = tokens;
-  const cst = shared.exprOnly();
+  // Chevrotain signals mismatches with exceptions; their stack traces are never read.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let cst: CstNode;
+  try {
+    cst = shared.exprOnly();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
   if (shared.errors.length > 0) {
     const e = shared.errors[0]!;
     const tok = e.token;

@@ -5,15 +5,20 @@ export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n]+
 export const StateVar = createToken({ name: 'StateVar', pattern: /\$[A-Za-z_][A-Za-z0-9_]*/ });
 export const Identifier = createToken({ name: 'Identifier', pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
 
-const keyword = (name: string, pattern: RegExp) => createToken({ name, pattern, longer_alt: Identifier });
+/** Every infix operator; the parser reads `operand (op operand)*` and the compiler applies precedence. */
+export const BinaryOperator = createToken({ name: 'BinaryOperator', pattern: Lexer.NA });
+const infix = [BinaryOperator];
+
+const keyword = (name: string, pattern: RegExp, categories: TokenType[] = []) =>
+  createToken({ name, pattern, longer_alt: Identifier, categories });
 
 export const True = keyword('True', /True|true/);
 export const False = keyword('False', /False|false/);
 export const Null = keyword('Null', /None|null/);
-export const And = keyword('And', /and/);
-export const Or = keyword('Or', /or/);
+export const And = keyword('And', /and/, infix);
+export const Or = keyword('Or', /or/, infix);
 export const Not = keyword('Not', /not/);
-export const In = keyword('In', /in/);
+export const In = keyword('In', /in/, infix);
 export const Is = keyword('Is', /is/);
 
 export const FString = createToken({
@@ -23,19 +28,19 @@ export const FString = createToken({
 export const StringLit = createToken({ name: 'StringLit', pattern: /"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/ });
 export const NumberLit = createToken({ name: 'NumberLit', pattern: /\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/ });
 
-export const Power = createToken({ name: 'Power', pattern: /\*\*/ });
-export const FloorDiv = createToken({ name: 'FloorDiv', pattern: /\/\// });
-export const EqEq = createToken({ name: 'EqEq', pattern: /==/ });
-export const NotEq = createToken({ name: 'NotEq', pattern: /!=/ });
-export const LessEq = createToken({ name: 'LessEq', pattern: /<=/ });
-export const GreaterEq = createToken({ name: 'GreaterEq', pattern: />=/ });
-export const Less = createToken({ name: 'Less', pattern: /</ });
-export const Greater = createToken({ name: 'Greater', pattern: />/ });
-export const Plus = createToken({ name: 'Plus', pattern: /\+/ });
-export const Minus = createToken({ name: 'Minus', pattern: /-/ });
-export const Star = createToken({ name: 'Star', pattern: /\*/ });
-export const Slash = createToken({ name: 'Slash', pattern: /\// });
-export const Percent = createToken({ name: 'Percent', pattern: /%/ });
+export const Power = createToken({ name: 'Power', pattern: /\*\*/, categories: infix });
+export const FloorDiv = createToken({ name: 'FloorDiv', pattern: /\/\//, categories: infix });
+export const EqEq = createToken({ name: 'EqEq', pattern: /==/, categories: infix });
+export const NotEq = createToken({ name: 'NotEq', pattern: /!=/, categories: infix });
+export const LessEq = createToken({ name: 'LessEq', pattern: /<=/, categories: infix });
+export const GreaterEq = createToken({ name: 'GreaterEq', pattern: />=/, categories: infix });
+export const Less = createToken({ name: 'Less', pattern: /</, categories: infix });
+export const Greater = createToken({ name: 'Greater', pattern: />/, categories: infix });
+export const Plus = createToken({ name: 'Plus', pattern: /\+/, categories: infix });
+export const Minus = createToken({ name: 'Minus', pattern: /-/, categories: infix });
+export const Star = createToken({ name: 'Star', pattern: /\*/, categories: infix });
+export const Slash = createToken({ name: 'Slash', pattern: /\//, categories: infix });
+export const Percent = createToken({ name: 'Percent', pattern: /%/, categories: infix });
 export const Assign = createToken({ name: 'Assign', pattern: /=/ });
 export const LParen = createToken({ name: 'LParen', pattern: /\(/ });
 export const RParen = createToken({ name: 'RParen', pattern: /\)/ });
@@ -48,6 +53,7 @@ export const Colon = createToken({ name: 'Colon', pattern: /:/ });
 export const Dot = createToken({ name: 'Dot', pattern: /\./ });
 
 export const EXPR_TOKENS: TokenType[] = [
+  BinaryOperator,
   WhiteSpace,
   StateVar,
   FString,

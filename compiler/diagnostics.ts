@@ -1,4 +1,5 @@
 // Diagnostics are API: `file:line:col: severity: message`, then a code frame.
+import { codeFrame } from '../vm/pbasm/source-frame.js';
 export type Severity = 'error' | 'warning';
 
 export interface Diagnostic {
@@ -22,14 +23,7 @@ export interface SourceLookup {
 
 export function formatDiagnostic(d: Diagnostic, sources?: SourceLookup): string {
   const head = `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}`;
-  const text = sources?.lineText(d.file, d.line);
-  if (text === undefined) return head;
-  const shown = text.replace(/\t/g, ' ');
-  const gutter = String(d.line);
-  const pad = ' '.repeat(gutter.length);
-  const col = Math.max(1, Math.min(d.col, shown.length + 1));
-  const width = Math.max(1, Math.min(d.length, shown.length - col + 1));
-  return `${head}\n ${gutter} | ${shown}\n ${pad} | ${' '.repeat(col - 1)}${'^'.repeat(width)}`;
+  return head + codeFrame(sources?.lineText(d.file, d.line), d.line, d.col, d.length);
 }
 
 export function formatDiagnostics(ds: readonly Diagnostic[], sources?: SourceLookup): string {

@@ -107,11 +107,13 @@ class Builder {
     return this.extent.get(e)?.[1] ?? 0;
   }
 
+  /** Extent of a bracketed or dotted CST node, from its opening and closing tokens. */
   private ext(n: CstNode): [number, number] {
-    // The parser tracks node offsets (nodeLocationTracking); endOffset is inclusive.
-    const loc = n.location;
-    if (!loc || Number.isNaN(loc.startOffset)) return [0, 0];
-    return [loc.startOffset, (loc.endOffset ?? loc.startOffset) + 1];
+    const c = n.children as Children;
+    const open = tok(c, 'LParen') ?? tok(c, 'LBracket') ?? tok(c, 'LCurly') ?? tok(c, 'Dot');
+    const close = tok(c, 'RParen') ?? tok(c, 'RBracket') ?? tok(c, 'RCurly') ?? tok(c, 'Identifier');
+    const start = open?.startOffset ?? 0;
+    return [start, close ? close.startOffset + close.image.length : start + 1];
   }
 
   /**
@@ -196,7 +198,7 @@ class Builder {
       const value = this.expression(node(a.children, 'expression')!);
       if (name) kwargs.push({ name: name.image, value, pos: this.at(name.startOffset, name.image.length) });
       else {
-        if (kwargs.length > 0) throw new ExprError('positional argument after keyword argument', this.ext(a)[0]);
+        if (kwargs.length > 0) throw new ExprError('positional argument after keyword argument', this.startOf(value));
         args.push(value);
       }
     }

@@ -2,7 +2,8 @@
 // this is a small state machine with three modes (front matter, code fence, body) rather
 // than a regex lexer. It turns bullet indentation into Indent/Dedent tokens, joins lazy
 // continuation lines into their bullet, and strips <!-- comments --> outside fences.
-import { createTokenInstance, type IToken, type TokenType } from 'chevrotain';
+import type { IToken, TokenType } from 'chevrotain';
+import { createTokenInstance } from './chevrotain.js';
 import {
   Bullet,
   Dedent,

@@ -7,7 +7,8 @@
 //   list      := (Bullet (Indent list Dedent)?)+
 // The lexer guarantees Indent only follows a Bullet and Dedents balance, so every token
 // stream parses; recovery stays on as a second line of defence.
-import { CstParser, type CstNode, type IToken } from 'chevrotain';
+import type { CstNode, IToken } from 'chevrotain';
+import { CstParser } from './chevrotain.js';
 import { Bullet, Dedent, DOC_TOKENS, Fence, FrontMatter, Heading1, Heading2, Heading3, Indent, Text } from './doc-tokens.js';
 
 class DocParser extends CstParser {

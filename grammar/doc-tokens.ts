@@ -1,6 +1,7 @@
 // Token types of the document (markdown block) level. The line scanner in doc-lexer.ts
 // produces instances of these; the Chevrotain CstParser in doc-parser.ts consumes them.
-import { createToken, Lexer, type TokenType } from 'chevrotain';
+import type { TokenType } from 'chevrotain';
+import { createToken, Lexer } from './chevrotain.js';
 
 const block = (name: string): TokenType => createToken({ name, pattern: Lexer.NA });
 

@@ -8,7 +8,8 @@
 //   postfix    := primary (. name | [ expression ] | ( arguments ))*
 //   primary    := literal | $var | name | ( expression ) | [ list ] | { object }
 //   argument   := name = expression | expression
-import { CstParser, EOF, type CstNode, type IToken, type TokenType } from 'chevrotain';
+import type { CstNode, IToken, TokenType } from 'chevrotain';
+import { CstParser, EOF } from './chevrotain.js';
 import {
   Assign,
   BinaryOperator,
@@ -39,7 +40,7 @@ import {
 
 class ExprParser extends CstParser {
   constructor() {
-    super(EXPR_TOKENS, { recoveryEnabled: false, maxLookahead: 3, nodeLocationTracking: 'onlyOffset' });
+    super(EXPR_TOKENS, { recoveryEnabled: false, maxLookahead: 3 });
     this.performSelfAnalysis();
   }
 

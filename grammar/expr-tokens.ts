@@ -1,5 +1,6 @@
 // Tokens of the Python-like expression language used inside steps.
-import { createToken, Lexer, type TokenType } from 'chevrotain';
+import type { TokenType } from 'chevrotain';
+import { createToken, Lexer } from './chevrotain.js';
 
 export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n]+/, group: Lexer.SKIPPED });
 export const StateVar = createToken({ name: 'StateVar', pattern: /\$[A-Za-z_][A-Za-z0-9_]*/ });

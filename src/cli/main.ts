@@ -2,6 +2,7 @@
 // The `pb` command line.
 import { Command, CommanderError } from 'commander';
 import { registerCompilerCommands } from './compiler-commands.js';
+import { registerRunCommands } from './run-commands.js';
 import { EXIT } from './exit-codes.js';
 
 const program = new Command();
@@ -13,6 +14,7 @@ program
   .exitOverride();
 
 registerCompilerCommands(program);
+registerRunCommands(program);
 
 try {
   await program.parseAsync(process.argv);

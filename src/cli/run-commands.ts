@@ -1,0 +1,114 @@
+// pb run | resume | inspect
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { LoadError, loadProgram } from '../load-program.js';
+import { describeOutcome, inspectRun, resumeRun, runProgram, StateError, type RunResult } from '../run.js';
+import { ToolLoadError } from '../tools.js';
+import { writeStderr } from '../console-io.js';
+import { EXIT } from './exit-codes.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function finish(result: RunResult, stats: boolean, started: number): void {
+  const { outcome, machine } = result;
+  if (stats) {
+    const ms = performance.now() - started;
+    writeStderr(`pb: ${outcome.status}: ${machine.steps} steps, ${machine.seq} effects, ${ms.toFixed(1)} ms`);
+  }
+  if (outcome.status === 'failed') {
+    writeStderr(describeOutcome(outcome, machine.program, result.state) ?? outcome.error.message);
+    process.exitCode = EXIT.runtime;
+    return;
+  }
+  process.exitCode = EXIT.ok;
+}
+
+function handle(err: unknown): void {
+  if (err instanceof LoadError) {
+    writeStderr(err.rendered);
+    process.exitCode = err.diagnostics.length ? EXIT.compile : EXIT.io;
+  } else if (err instanceof StateError || err instanceof ToolLoadError) {
+    writeStderr(err.message);
+    process.exitCode = EXIT.io;
+  } else throw err;
+}
+
+interface RunFlags {
+  input?: string;
+  tools?: string;
+  state?: string;
+  maxSteps?: number;
+  stats?: boolean;
+}
+
+export function registerRunCommands(program: Command): void {
+  program
+    .command('run')
+    .description('run a program (.pb or .pbasm); stdout carries only what it says')
+    .argument('<file>', 'program to run')
+    .option('--input <file>', 'read user input from a file instead of stdin')
+    .option('--tools <module>', 'TS/JS module whose exported functions are host tools')
+    .option('--state <dir>', 'journal and snapshot the run here, so `pb resume` can continue it')
+    .option('--max-steps <n>', 'stop with an error after this many steps', positiveInt)
+    .option('--stats', 'print run statistics to stderr at the end')
+    .action(async (file: string, opts: RunFlags) => {
+      const started = performance.now();
+      try {
+        const loaded = loadProgram(file);
+        if (loaded.rendered) writeStderr(loaded.rendered);
+        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps });
+        finish(result, !!opts.stats, started);
+      } catch (err) {
+        handle(err);
+      }
+    });
+
+  program
+    .command('resume')
+    .description('continue a durable run from its state directory')
+    .argument('<dir>', 'state directory given to `pb run --state`')
+    .option('--input <file>', 'read further user input from this file')
+    .option('--tools <module>', 'load host tools from this module (default: the one the run started with)')
+    .option('--max-steps <n>', 'new step budget', positiveInt)
+    .option('--stats', 'print run statistics to stderr at the end')
+    .action(async (dir: string, opts: RunFlags) => {
+      const started = performance.now();
+      try {
+        const result = await resumeRun(dir, { input: opts.input, tools: opts.tools, maxSteps: opts.maxSteps, warn: (m) => writeStderr(`pb: warning: ${m}`) });
+        finish(result, !!opts.stats, started);
+      } catch (err) {
+        handle(err);
+      }
+    });
+
+  program
+    .command('inspect')
+    .description('show where a durable run stands: call stack, variables, last effects')
+    .argument('<dir>', 'state directory')
+    .option('--json', 'print as JSON')
+    .option('-n, --last <n>', 'number of recent effects to show', positiveInt, 10)
+    .action((dir: string, opts: { json?: boolean; last: number }) => {
+      try {
+        const r = inspectRun(dir, opts.last);
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+          return;
+        }
+        const lines = [`run ${r.runId} in ${r.dir}: ${r.status}${r.ended?.message ? ` (${r.ended.message})` : ''}`, `  ${r.steps} steps, ${r.effects} effects; snapshot at ${r.snapshotAt}`, 'call stack (innermost last):'];
+        if (r.stack.length === 0) lines.push('  (empty)');
+        for (const s of r.stack) lines.push(`  ${s.agent}.${s.playbook}  step ${s.step}  (${s.file}:${s.line})`);
+        lines.push('variables:');
+        for (const [agent, vars] of Object.entries(r.state)) for (const [k, v] of Object.entries(vars)) lines.push(`  ${agent} ${k} = ${JSON.stringify(v)}`);
+        for (const [k, v] of Object.entries(r.locals)) lines.push(`  local ${k} = ${JSON.stringify(v)}`);
+        lines.push(`last ${r.lastEffects.length} journal records:`);
+        for (const e of r.lastEffects) lines.push(`  ${JSON.stringify(e).slice(0, 160)}`);
+        process.stdout.write(`${lines.join('\n')}\n`);
+      } catch (err) {
+        handle(err);
+      }
+    });
+}

@@ -1,0 +1,86 @@
+// The run journal: an append-only log of every external effect, written before the effect
+// is acted on. Layout: a 16-byte header (magic, version, min-compatible version, header
+// CRC), then records of [u32 length][u32 crc32][msgpack payload]. A record cut short at
+// the very end is a write interrupted by a crash and is dropped; any other damage is an error.
+import { crc32 } from 'node:zlib';
+import { FormatError, packValue, unpackValue, type EnvelopeKind } from '../pbasm/envelope.js';
+import type { Value } from '../pbasm/program.js';
+
+export const JOURNAL_FORMAT: EnvelopeKind = { magic: 'PBJN', label: 'journal', version: 1, minReadable: 1 };
+export const JOURNAL_HEADER_SIZE = 16;
+
+export type JournalRecord =
+  | { t: 'start'; runId: string; programSha: string; at: string }
+  | { t: 'resume'; at: string; fromSeq: number }
+  /** Output about to be written: [seq, text] pairs. */
+  | { t: 'out'; lines: Array<[number, string]> }
+  /** Output up to and including this seq has been written. */
+  | { t: 'out-done'; upto: number }
+  | { t: 'input'; seq: number; text: string }
+  | { t: 'tool-start'; seq: number; callId: string; name: string; args: Value[]; kwargs: Record<string, Value> }
+  | { t: 'tool-done'; seq: number; result: Value }
+  | { t: 'model'; seq: number; reply: Value }
+  | { t: 'generate'; seq: number; result: Value }
+  | { t: 'end'; status: 'finished' | 'halted' | 'failed'; final: boolean; message?: string; at: string };
+
+export function journalHeader(): Buffer {
+  const h = Buffer.alloc(JOURNAL_HEADER_SIZE);
+  h.write(JOURNAL_FORMAT.magic, 0, 4, 'latin1');
+  h.writeUInt16BE(JOURNAL_FORMAT.version, 4);
+  h.writeUInt16BE(JOURNAL_FORMAT.minReadable, 6);
+  h.writeUInt32BE(0, 8);
+  h.writeUInt32BE(crc32(h.subarray(0, 12)), 12);
+  return h;
+}
+
+export function encodeRecord(r: JournalRecord): Buffer {
+  const payload = packValue(r);
+  const out = Buffer.allocUnsafe(8 + payload.length);
+  out.writeUInt32BE(payload.length, 0);
+  out.writeUInt32BE(crc32(payload), 4);
+  out.set(payload, 8);
+  return out;
+}
+
+export interface DecodedJournal {
+  records: JournalRecord[];
+  /** Bytes of valid data; a torn tail beyond it can be cut off. */
+  validLength: number;
+  tornTail: boolean;
+}
+
+export function decodeJournal(bytes: Uint8Array): DecodedJournal {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < 4 || buf.toString('latin1', 0, 4) !== JOURNAL_FORMAT.magic) throw new FormatError('not a journal file (bad magic number)');
+  if (buf.length < JOURNAL_HEADER_SIZE) throw new FormatError('truncated journal: header is incomplete');
+  if (buf.readUInt32BE(12) !== crc32(buf.subarray(0, 12))) throw new FormatError('corrupted journal: header checksum mismatch');
+  const minCompatible = buf.readUInt16BE(6);
+  if (minCompatible > JOURNAL_FORMAT.version) {
+    throw new FormatError(`journal is too new: it needs a reader of format version ${minCompatible}, this build reads version ${JOURNAL_FORMAT.version}`);
+  }
+  const records: JournalRecord[] = [];
+  let off = JOURNAL_HEADER_SIZE;
+  while (off < buf.length) {
+    if (off + 8 > buf.length) return { records, validLength: off, tornTail: true };
+    const len = buf.readUInt32BE(off);
+    const sum = buf.readUInt32BE(off + 4);
+    if (off + 8 + len > buf.length) {
+      // Only a final record may be short, and only because its write was interrupted.
+      return { records, validLength: off, tornTail: true };
+    }
+    const payload = buf.subarray(off + 8, off + 8 + len);
+    if (crc32(payload) !== sum) throw new FormatError(`corrupted journal: record ${records.length + 1} (byte ${off}) fails its checksum`);
+    let rec: unknown;
+    try {
+      rec = unpackValue(payload);
+    } catch {
+      throw new FormatError(`corrupted journal: record ${records.length + 1} (byte ${off}) does not decode`);
+    }
+    if (!rec || typeof rec !== 'object' || typeof (rec as { t?: unknown }).t !== 'string') {
+      throw new FormatError(`corrupted journal: record ${records.length + 1} (byte ${off}) has no type`);
+    }
+    records.push(rec as JournalRecord);
+    off += 8 + len;
+  }
+  return { records, validLength: off, tornTail: false };
+}

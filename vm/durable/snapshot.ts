@@ -1,0 +1,168 @@
+// Snapshot of a Machine: everything needed to continue exactly where it stood. Runtime-only
+// values (unset locals, loop iterators, playbook references) are tagged so that they
+// survive msgpack. The envelope adds magic, versions and a checksum.
+import { decodeEnvelope, encodeEnvelope, FormatError, type EnvelopeKind } from '../pbasm/envelope.js';
+import { verifyCode } from '../pbasm/verify.js';
+import type { CodeObject, Program, Value } from '../pbasm/program.js';
+import { Machine, type Frame, type MachineStatus } from '../machine.js';
+import { LoopIter, PlaybookRef, type RuntimeValue } from '../values.js';
+
+export const SNAPSHOT_FORMAT: EnvelopeKind = { magic: 'PBSN', label: 'snapshot', version: 1, minReadable: 1 };
+
+const UNSET = '\u0000unset';
+const ITER = '\u0000iter';
+const REF = '\u0000ref';
+
+type Encoded = Value;
+
+function enc(v: RuntimeValue | undefined): Encoded {
+  if (v === undefined) return { [UNSET]: 1 };
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return v.map(enc);
+  if (v instanceof LoopIter) return { [ITER]: [v.items.map(enc), v.index] };
+  if (v instanceof PlaybookRef) return { [REF]: [v.agent, v.name] };
+  const out: Record<string, Encoded> = {};
+  for (const k in v) out[k] = enc((v as Record<string, RuntimeValue>)[k]);
+  return out;
+}
+
+function dec(v: Encoded): RuntimeValue | undefined {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return v.map(dec) as RuntimeValue[];
+  const keys = Object.keys(v);
+  if (keys.length === 1) {
+    const k = keys[0]!;
+    if (k === UNSET) return undefined;
+    if (k === ITER) {
+      const [items, index] = v[k] as [Encoded[], number];
+      return new LoopIter(items.map(dec) as RuntimeValue[], index);
+    }
+    if (k === REF) {
+      const [agent, name] = v[k] as [string, string];
+      return new PlaybookRef(agent, name);
+    }
+  }
+  const out: Record<string, RuntimeValue> = {};
+  for (const k of keys) out[k] = dec(v[k]!) as RuntimeValue;
+  return out;
+}
+
+export interface FrameState {
+  agent: string;
+  name: string;
+  pc: number;
+  locals: Encoded[];
+  base: number;
+  discard: boolean;
+  trigger?: string;
+}
+
+export interface MachineState {
+  status: MachineStatus;
+  frames: FrameState[];
+  stack: Encoded[];
+  state: Record<string, Record<string, Encoded>>;
+  artifacts: Record<string, Value>;
+  seq: number;
+  steps: number;
+  runId: string;
+  entry: Array<{ agent: string; name: string }>;
+  entryIndex: number;
+  triggerLast: Record<string, boolean>;
+  stateDirty: boolean;
+  result: Value;
+  pending: string;
+  effectPc: number;
+  /** Code objects linked at run time (generated playbooks). */
+  linked: CodeObject[];
+}
+
+export function captureMachine(m: Machine): MachineState {
+  const internals = m as unknown as { pending: string; effectPc: number };
+  const state: Record<string, Record<string, Encoded>> = {};
+  for (const [agent, vars] of Object.entries(m.state)) state[agent] = enc(vars) as Record<string, Encoded>;
+  return {
+    status: m.status,
+    frames: m.frames.map((f) => ({
+      agent: f.code.agent,
+      name: f.code.name,
+      pc: f.pc,
+      locals: f.locals.map(enc),
+      base: f.base,
+      discard: f.discard,
+      ...(f.trigger ? { trigger: f.trigger } : {}),
+    })),
+    stack: m.stack.slice(0, m.sp).map(enc),
+    state,
+    artifacts: m.artifacts,
+    seq: m.seq,
+    steps: m.steps,
+    runId: m.runId,
+    entry: m.entry,
+    entryIndex: m.entryIndex,
+    triggerLast: m.triggerLast,
+    stateDirty: m.stateDirty,
+    result: m.result,
+    pending: internals.pending,
+    effectPc: internals.effectPc,
+    linked: m.linked,
+  };
+}
+
+export function restoreMachine(program: Program, s: MachineState, options: { maxSteps?: number; maxDepth?: number } = {}): Machine {
+  const m = new Machine(program, { ...options, runId: s.runId });
+  for (const code of s.linked) {
+    const problem = verifyCode(code, program.files.length);
+    if (problem) throw new FormatError(`snapshot holds an invalid generated playbook '${code.name}': ${problem}`);
+    m.linkGenerated(code);
+  }
+  for (const f of s.frames) {
+    const code = m.lookup(f.agent, f.name);
+    if (!code) throw new FormatError(`snapshot refers to playbook '${f.agent}.${f.name}', which the program does not define`);
+    if (!Number.isInteger(f.pc) || f.pc < 0 || f.pc > code.code.length) throw new FormatError(`snapshot frame ${f.agent}.${f.name} has an invalid pc`);
+    const frame: Frame = { code, pc: f.pc, locals: f.locals.map(dec), base: f.base, discard: f.discard };
+    if (frame.locals.length !== code.locals.length) throw new FormatError(`snapshot frame ${f.agent}.${f.name} has ${frame.locals.length} locals, the code has ${code.locals.length}`);
+    if (f.trigger) frame.trigger = f.trigger;
+    m.frames.push(frame);
+  }
+  s.stack.forEach((v, i) => (m.stack[i] = dec(v) as RuntimeValue));
+  m.sp = s.stack.length;
+  for (const [agent, vars] of Object.entries(s.state)) m.state[agent] = dec(vars) as Record<string, RuntimeValue>;
+  Object.assign(m.artifacts, s.artifacts);
+  m.status = s.status;
+  m.seq = s.seq;
+  m.steps = s.steps;
+  m.entry = s.entry;
+  m.entryIndex = s.entryIndex;
+  m.triggerLast = s.triggerLast;
+  m.stateDirty = s.stateDirty;
+  m.result = s.result;
+  const internals = m as unknown as { pending: string; effectPc: number };
+  internals.pending = s.pending;
+  internals.effectPc = s.effectPc;
+  return m;
+}
+
+export interface SnapshotFile {
+  /** sha256 of the program container this snapshot belongs to. */
+  programSha: string;
+  machine: MachineState;
+  /** Journal records that existed when the snapshot was written. */
+  journalRecords: number;
+  takenAt: string;
+  /** Host data (input file position, options) the runner keeps with the run. */
+  host: Record<string, Value>;
+}
+
+export function encodeSnapshot(s: SnapshotFile): Buffer {
+  return encodeEnvelope(SNAPSHOT_FORMAT, s);
+}
+
+export function decodeSnapshot(bytes: Uint8Array): SnapshotFile {
+  const { value } = decodeEnvelope(SNAPSHOT_FORMAT, bytes);
+  const s = value as SnapshotFile;
+  if (!s || typeof s !== 'object' || typeof s.programSha !== 'string' || !s.machine || !Array.isArray(s.machine.frames)) {
+    throw new FormatError('corrupted snapshot: missing fields');
+  }
+  return s;
+}

@@ -1,0 +1,32 @@
+// What the machine asks of the outside world. The dispatch loop is synchronous; it stops
+// at an instruction that needs one of these, and the runner performs it (journaled when
+// the run is durable) and hands the result back.
+import type { NLInfo, Value } from './pbasm/program.js';
+
+export interface EffectContext {
+  agent: string;
+  playbook: string;
+  step: string;
+  line: number;
+  file: string;
+}
+
+export type Effect =
+  | { kind: 'say'; seq: number; text: string; recipient: string; at: EffectContext }
+  | { kind: 'ask'; seq: number; prompt: string; variable: string; at: EffectContext }
+  | {
+      kind: 'tool';
+      seq: number;
+      callId: string;
+      name: string;
+      args: Value[];
+      kwargs: Record<string, Value>;
+      /** For code playbooks from the program's own ```ts/```js blocks. */
+      block?: { agent: string; index: number };
+      at: EffectContext;
+    }
+  | { kind: 'nl'; seq: number; mode: 'step' | 'value' | 'cond'; info: NLInfo; vars: Record<string, Value>; at: EffectContext }
+  | { kind: 'generate'; seq: number; goal: string; name: string | null; at: EffectContext }
+  | { kind: 'end'; status: 'finished' | 'halted'; value: Value };
+
+export type EffectKind = Effect['kind'];

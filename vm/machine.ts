@@ -1,0 +1,837 @@
+// The PBAsm stack machine. `run()` executes instructions synchronously until the program
+// needs something from outside (output, input, a tool, the model) or ends, and returns
+// that Effect. The caller performs it and calls `resume(result)` (or `fail(...)`).
+// All mutable state lives in plain fields so that a snapshot can capture it exactly.
+import { Op } from './pbasm/opcodes.js';
+import type { CallSite, CodeObject, NLInfo, Program, TriggerInfo, Value } from './pbasm/program.js';
+import { NATIVES } from './pbasm/natives-table.js';
+import { NATIVE_IMPLS } from '../stdlib/natives.js';
+import type { Effect, EffectContext } from './effects.js';
+import { PbRuntimeError, type RuntimeErrorCode, type StackEntry } from './errors.js';
+import {
+  add,
+  attr,
+  compare,
+  contains,
+  div,
+  equals,
+  idiv,
+  index,
+  iterate,
+  LoopIter,
+  mod,
+  mul,
+  neg,
+  PlaybookRef,
+  pow,
+  sub,
+  toPlain,
+  toText,
+  truthy,
+  typeName,
+  VMTypeError,
+  VMZeroDivision,
+  type RuntimeValue,
+} from './values.js';
+
+export interface Frame {
+  code: CodeObject;
+  pc: number;
+  /** undefined marks a local that has not been assigned. */
+  locals: (RuntimeValue | undefined)[];
+  /** Operand stack height when the frame was entered. */
+  base: number;
+  /** Result is dropped on return (trigger playbooks). */
+  discard: boolean;
+  /** Set for a frame started by a state trigger: "agent.playbook.T1". */
+  trigger?: string;
+}
+
+export interface MachineOptions {
+  maxSteps?: number;
+  maxDepth?: number;
+  runId?: string;
+}
+
+export type MachineStatus = 'ready' | 'running' | 'waiting' | 'finished' | 'halted' | 'failed';
+
+interface StateTrigger {
+  key: string;
+  agent: string;
+  playbook: CodeObject;
+  info: TriggerInfo;
+}
+
+const STACK_SIZE = 1 << 16;
+
+/** A runtime failure raised inside the dispatch loop; converted to PbRuntimeError (with the
+ * call stack at the failing instruction) by the loop's catch. Not an Error: no stack capture. */
+class VMFault {
+  constructor(
+    readonly code: RuntimeErrorCode,
+    readonly message: string,
+  ) {}
+}
+/** Effects that leave a value on the stack when resumed. */
+type Pending = 'none' | 'value' | 'bool' | 'text';
+
+export class Machine {
+  readonly program: Program;
+  readonly frames: Frame[] = [];
+  readonly stack: RuntimeValue[] = new Array(STACK_SIZE);
+  sp = 0;
+  /** Agent state ($vars), per agent. */
+  readonly state: Record<string, Record<string, RuntimeValue>> = {};
+  readonly artifacts: Record<string, Value> = {};
+  /** Effects issued so far; an effect's sequence number is its identity across replays. */
+  seq = 0;
+  /** Steps executed (for --max-steps). */
+  steps = 0;
+  status: MachineStatus = 'ready';
+  maxSteps: number;
+  maxDepth: number;
+  runId: string;
+  /** Begin playbooks still to run, in declaration order. */
+  entry: Array<{ agent: string; name: string }> = [];
+  entryIndex = 0;
+  /** Last truth value of each state trigger, so it fires only when the condition turns true. */
+  triggerLast: Record<string, boolean> = {};
+  stateDirty = false;
+  result: Value = null;
+
+  private readonly codeIndex = new Map<string, CodeObject>();
+  private readonly triggers: StateTrigger[] = [];
+  private pending: Pending = 'none';
+  /** Instruction that issued the pending effect, for errors reported by the host. */
+  private effectPc = 0;
+  private checkingTriggers = false;
+
+  constructor(program: Program, options: MachineOptions = {}) {
+    this.program = program;
+    this.maxSteps = options.maxSteps ?? Number.POSITIVE_INFINITY;
+    this.maxDepth = options.maxDepth ?? 1000;
+    this.runId = options.runId ?? 'run';
+    for (const agent of program.agents) {
+      this.state[agent.name] = {};
+      for (const pb of agent.playbooks) {
+        this.codeIndex.set(`${agent.name}.${pb.name}`, pb);
+        for (const t of pb.triggers) {
+          if (t.kind === 'state' && t.cond) this.triggers.push({ key: `${agent.name}.${pb.name}.${t.id}`, agent: agent.name, playbook: pb, info: t });
+        }
+      }
+    }
+  }
+
+  /** Chooses entry playbooks: every begin trigger in declaration order, else Main, else the only playbook. */
+  start(): void {
+    const begins: Array<{ agent: string; name: string }> = [];
+    for (const a of this.program.agents) {
+      for (const pb of a.playbooks) if (pb.triggers.some((t) => t.kind === 'begin')) begins.push({ agent: a.name, name: pb.name });
+    }
+    if (begins.length === 0) {
+      const all = this.program.agents.flatMap((a) => a.playbooks.map((pb) => ({ agent: a.name, pb })));
+      const main = all.find((x) => x.pb.name === 'Main') ?? (all.filter((x) => x.pb.kind === 'markdown').length === 1 ? all.find((x) => x.pb.kind === 'markdown') : undefined);
+      if (main) begins.push({ agent: main.agent, name: main.pb.name });
+    }
+    this.entry = begins;
+    this.entryIndex = 0;
+    this.status = 'running';
+  }
+
+  lookup(agent: string, name: string): CodeObject | undefined {
+    return this.codeIndex.get(`${agent}.${name}`);
+  }
+
+  /** Code objects linked at run time (generated playbooks); they are part of every snapshot. */
+  readonly linked: CodeObject[] = [];
+
+  /** Makes a code object callable by agent and name. */
+  link(code: CodeObject): void {
+    this.codeIndex.set(`${code.agent}.${code.name}`, code);
+  }
+
+  /** Links a playbook generated during the run. */
+  linkGenerated(code: CodeObject): void {
+    this.linked.push(code);
+    this.link(code);
+  }
+
+  /** Feeds the result of the effect returned by the last run() back into the machine. */
+  resume(result?: Value): void {
+    switch (this.pending) {
+      case 'value':
+        this.stack[this.sp++] = result ?? null;
+        break;
+      case 'bool':
+        this.stack[this.sp++] = truthy(result ?? null);
+        break;
+      case 'text':
+        this.stack[this.sp++] = result === undefined || result === null ? '' : toText(result);
+        break;
+      case 'none':
+        break;
+    }
+    this.pending = 'none';
+    this.status = 'running';
+  }
+
+  /** Reports that the pending effect failed; returns the runtime error to surface. */
+  fail(code: RuntimeErrorCode, message: string): PbRuntimeError {
+    this.pending = 'none';
+    this.status = 'failed';
+    const top = this.frames[this.frames.length - 1];
+    if (top) top.pc = this.effectPc;
+    return new PbRuntimeError(code, message, this.callStack());
+  }
+
+  /** Where each frame stands; callers are attributed to the step of their CALL. */
+  callStack(): StackEntry[] {
+    const last = this.frames.length - 1;
+    return this.frames.map((f, i) => {
+      const at = i === last ? f.pc : f.pc - 1;
+      const step = f.code.steps[f.code.stepOf[Math.max(0, Math.min(at, f.code.stepOf.length - 1))] ?? -1];
+      return {
+        agent: f.code.agent,
+        playbook: f.code.name,
+        step: step?.id ?? '--',
+        file: this.program.files[step?.file ?? f.code.file]?.path ?? '?',
+        line: step?.line ?? f.code.line,
+        col: step?.col ?? 1,
+      };
+    });
+  }
+
+  private context(f: Frame): EffectContext {
+    const step = f.code.steps[f.code.stepOf[f.pc] ?? -1];
+    return {
+      agent: f.code.agent,
+      playbook: f.code.name,
+      step: step?.id ?? '--',
+      line: step?.line ?? f.code.line,
+      file: this.program.files[step?.file ?? f.code.file]?.path ?? '?',
+    };
+  }
+
+  private error(code: RuntimeErrorCode, message: string): VMFault {
+    return new VMFault(code, message);
+  }
+
+  /** Pushes a frame for a call; arguments are on the stack (positional, then keyword values). */
+  private enter(target: CodeObject, argc: number, kwnames: readonly string[], discard: boolean, trigger?: string): void {
+    if (this.frames.length >= this.maxDepth) {
+      throw this.error('stack-overflow', `call depth limit of ${this.maxDepth} exceeded calling '${target.name}' (runaway recursion?)`);
+    }
+    const params = target.params;
+    const locals: (RuntimeValue | undefined)[] = new Array(target.locals.length);
+    const positional = argc - kwnames.length;
+    const base = this.sp - argc;
+    if (positional > params.length) {
+      throw this.error('call-error', `'${target.name}' takes ${params.length} argument${params.length === 1 ? '' : 's'}, got ${positional}`);
+    }
+    for (let i = 0; i < positional; i++) locals[i] = this.stack[base + i];
+    for (let k = 0; k < kwnames.length; k++) {
+      const slot = params.findIndex((p) => p.name === kwnames[k]);
+      if (slot < 0) throw this.error('call-error', `'${target.name}' has no parameter '${kwnames[k]}'`);
+      if (locals[slot] !== undefined) throw this.error('call-error', `argument '${kwnames[k]}' given twice in call to '${target.name}'`);
+      locals[slot] = this.stack[base + positional + k];
+    }
+    for (let i = 0; i < params.length; i++) {
+      if (locals[i] !== undefined) continue;
+      const p = params[i]!;
+      if (!p.hasDefault) throw this.error('call-error', `missing argument '${p.name}' in call to '${target.name}'`);
+      locals[i] = structuredCloneValue(p.default ?? null);
+    }
+    for (let i = base; i < this.sp; i++) this.stack[i] = null;
+    this.sp = base;
+    this.frames.push({ code: target, pc: 0, locals, base, discard, ...(trigger ? { trigger } : {}) });
+  }
+
+  /** Starts the next entry playbook; false when none is left. */
+  private startNextEntry(): boolean {
+    while (this.entryIndex < this.entry.length) {
+      const e = this.entry[this.entryIndex++]!;
+      const code = this.lookup(e.agent, e.name);
+      if (!code) continue;
+      if (code.kind === 'foreign') {
+        throw new PbRuntimeError('foreign-call', `cannot run python playbook '${code.name}': pbvm does not execute python code blocks`, [
+          { agent: code.agent, playbook: code.name, step: '--', file: this.program.files[code.file]?.path ?? '?', line: code.line, col: 1 },
+        ]);
+      }
+      if (code.kind === 'code') {
+        // A code playbook as entry point: call it like a tool with no arguments.
+        this.frames.push({ code: ENTRY_SHIM, pc: 0, locals: [], base: this.sp, discard: true });
+        this.stack[this.sp++] = new PlaybookRef(code.agent, code.name);
+        return true;
+      }
+      this.enter(code, 0, [], true);
+      return true;
+    }
+    return false;
+  }
+
+  run(): Effect {
+    if (this.status === 'ready') this.start();
+    if (this.status === 'finished' || this.status === 'halted') return { kind: 'end', status: this.status, value: this.result };
+    this.status = 'running';
+    if (this.frames.length === 0 && !this.startNextEntry()) {
+      this.status = 'finished';
+      return { kind: 'end', status: 'finished', value: this.result };
+    }
+    const stack = this.stack;
+    let f = this.frames[this.frames.length - 1]!;
+    let code = f.code.code;
+    let consts = f.code.consts as RuntimeValue[];
+    let locals = f.locals;
+    let pc = f.pc;
+    let sp = this.sp;
+    let ip = pc;
+    try {
+      for (;;) {
+        ip = pc;
+        switch (code[pc] as Op) {
+          case Op.NOP:
+            pc += 1;
+            break;
+          case Op.CONST:
+            stack[sp++] = consts[code[pc + 1]!]!;
+            pc += 2;
+            break;
+          case Op.POP:
+            stack[--sp] = null;
+            pc += 1;
+            break;
+          case Op.DUP:
+            stack[sp] = stack[sp - 1]!;
+            sp++;
+            pc += 1;
+            break;
+          case Op.LOAD_LOCAL: {
+            const v = locals[code[pc + 1]!];
+            if (v === undefined) throw this.error('undefined-variable', `variable '${f.code.locals[code[pc + 1]!]}' is not set`);
+            stack[sp++] = v;
+            pc += 2;
+            break;
+          }
+          case Op.STORE_LOCAL:
+            locals[code[pc + 1]!] = stack[--sp]!;
+            pc += 2;
+            break;
+          case Op.LOAD_STATE: {
+            const name = consts[code[pc + 1]!] as string;
+            const vars = this.state[f.code.agent]!;
+            const v = vars[name];
+            if (v === undefined) throw this.error('undefined-variable', `variable '$${name}' is not set`);
+            stack[sp++] = v;
+            pc += 2;
+            break;
+          }
+          case Op.STORE_STATE:
+            this.state[f.code.agent]![consts[code[pc + 1]!] as string] = stack[--sp]!;
+            this.stateDirty = true;
+            pc += 2;
+            break;
+          case Op.ADD: {
+            const b = stack[--sp]!;
+            const a = stack[sp - 1]!;
+            stack[sp - 1] = typeof a === 'number' && typeof b === 'number' ? a + b : add(a, b);
+            pc += 1;
+            break;
+          }
+          case Op.SUB: {
+            const b = stack[--sp]!;
+            const a = stack[sp - 1]!;
+            stack[sp - 1] = typeof a === 'number' && typeof b === 'number' ? a - b : sub(a, b);
+            pc += 1;
+            break;
+          }
+          case Op.MUL: {
+            const b = stack[--sp]!;
+            const a = stack[sp - 1]!;
+            stack[sp - 1] = typeof a === 'number' && typeof b === 'number' ? a * b : mul(a, b);
+            pc += 1;
+            break;
+          }
+          case Op.DIV: {
+            const b = stack[--sp]!;
+            stack[sp - 1] = div(stack[sp - 1]!, b);
+            pc += 1;
+            break;
+          }
+          case Op.IDIV: {
+            const b = stack[--sp]!;
+            stack[sp - 1] = idiv(stack[sp - 1]!, b);
+            pc += 1;
+            break;
+          }
+          case Op.MOD: {
+            const b = stack[--sp]!;
+            stack[sp - 1] = mod(stack[sp - 1]!, b);
+            pc += 1;
+            break;
+          }
+          case Op.POW: {
+            const b = stack[--sp]!;
+            stack[sp - 1] = pow(stack[sp - 1]!, b);
+            pc += 1;
+            break;
+          }
+          case Op.EQ: {
+            const b = stack[--sp]!;
+            const a = stack[sp - 1]!;
+            stack[sp - 1] = a === b || equals(a, b);
+            pc += 1;
+            break;
+          }
+          case Op.NE: {
+            const b = stack[--sp]!;
+            const a = stack[sp - 1]!;
+            stack[sp - 1] = !(a === b || equals(a, b));
+            pc += 1;
+            break;
+          }
+          case Op.LT: {
+            const b = stack[--sp]!;
+            const a = stack[sp - 1]!;
+            stack[sp - 1] = typeof a === 'number' && typeof b === 'number' ? a < b : compare(a, b, '<') < 0;
+            pc += 1;
+            break;
+          }
+          case Op.LE: {
+            const b = stack[--sp]!;
+            const a = stack[sp - 1]!;
+            stack[sp - 1] = typeof a === 'number' && typeof b === 'number' ? a <= b : compare(a, b, '<=') <= 0;
+            pc += 1;
+            break;
+          }
+          case Op.GT: {
+            const b = stack[--sp]!;
+            const a = stack[sp - 1]!;
+            stack[sp - 1] = typeof a === 'number' && typeof b === 'number' ? a > b : compare(a, b, '>') > 0;
+            pc += 1;
+            break;
+          }
+          case Op.GE: {
+            const b = stack[--sp]!;
+            const a = stack[sp - 1]!;
+            stack[sp - 1] = typeof a === 'number' && typeof b === 'number' ? a >= b : compare(a, b, '>=') >= 0;
+            pc += 1;
+            break;
+          }
+          case Op.IN: {
+            const b = stack[--sp]!;
+            stack[sp - 1] = contains(b, stack[sp - 1]!);
+            pc += 1;
+            break;
+          }
+          case Op.NOT_IN: {
+            const b = stack[--sp]!;
+            stack[sp - 1] = !contains(b, stack[sp - 1]!);
+            pc += 1;
+            break;
+          }
+          case Op.NEG:
+            stack[sp - 1] = neg(stack[sp - 1]!);
+            pc += 1;
+            break;
+          case Op.NOT:
+            stack[sp - 1] = !truthy(stack[sp - 1]!);
+            pc += 1;
+            break;
+          case Op.BUILD_LIST: {
+            const n = code[pc + 1]!;
+            const items = stack.slice(sp - n, sp);
+            sp -= n;
+            stack[sp++] = items;
+            pc += 2;
+            break;
+          }
+          case Op.BUILD_OBJECT: {
+            const n = code[pc + 1]!;
+            const obj: Record<string, RuntimeValue> = {};
+            for (let i = sp - 2 * n; i < sp; i += 2) {
+              const k = stack[i]!;
+              if (typeof k !== 'string' && typeof k !== 'number') throw new VMTypeError(`object keys must be strings, not ${typeName(k)}`);
+              obj[String(k)] = stack[i + 1]!;
+            }
+            sp -= 2 * n;
+            stack[sp++] = obj;
+            pc += 2;
+            break;
+          }
+          case Op.INDEX: {
+            const k = stack[--sp]!;
+            stack[sp - 1] = index(stack[sp - 1]!, k);
+            pc += 1;
+            break;
+          }
+          case Op.GET_ATTR:
+            stack[sp - 1] = attr(stack[sp - 1]!, consts[code[pc + 1]!] as string);
+            pc += 2;
+            break;
+          case Op.FORMAT: {
+            const n = code[pc + 1]!;
+            let s = '';
+            for (let i = sp - n; i < sp; i++) s += toText(stack[i]);
+            sp -= n;
+            stack[sp++] = s;
+            pc += 2;
+            break;
+          }
+          case Op.JUMP:
+            pc = code[pc + 1]!;
+            break;
+          case Op.JUMP_IF_FALSE: {
+            const v = stack[--sp]!;
+            pc = v === false || (v !== true && !truthy(v)) ? code[pc + 1]! : pc + 2;
+            break;
+          }
+          case Op.JUMP_IF_TRUE: {
+            const v = stack[--sp]!;
+            pc = v === true || (v !== false && truthy(v)) ? code[pc + 1]! : pc + 2;
+            break;
+          }
+          case Op.AND_JUMP:
+            if (!truthy(stack[sp - 1]!)) pc = code[pc + 1]!;
+            else {
+              sp--;
+              pc += 2;
+            }
+            break;
+          case Op.OR_JUMP:
+            if (truthy(stack[sp - 1]!)) pc = code[pc + 1]!;
+            else {
+              sp--;
+              pc += 2;
+            }
+            break;
+          case Op.ITER:
+            locals[code[pc + 1]!] = new LoopIter(iterate(stack[--sp]!), 0);
+            pc += 2;
+            break;
+          case Op.FOR_NEXT: {
+            const it = locals[code[pc + 1]!] as LoopIter;
+            if (it.index >= it.items.length) pc = code[pc + 2]!;
+            else {
+              stack[sp++] = it.items[it.index++]!;
+              pc += 3;
+            }
+            break;
+          }
+          case Op.CALL_NATIVE: {
+            const argc = code[pc + 2]!;
+            const args = stack.slice(sp - argc, sp);
+            sp -= argc;
+            const spec = NATIVES[code[pc + 1]!]!;
+            if (argc < spec.minArgs || argc > spec.maxArgs) throw new VMTypeError(`${spec.name}() takes ${spec.minArgs === spec.maxArgs ? spec.minArgs : `${spec.minArgs} to ${spec.maxArgs}`} arguments, got ${argc}`);
+            stack[sp++] = NATIVE_IMPLS[code[pc + 1]!]!(args);
+            pc += 3;
+            break;
+          }
+          case Op.STEP: {
+            if (this.checkingTriggers) {
+              pc += 2;
+              break;
+            }
+            if (++this.steps > this.maxSteps) {
+              throw this.error('step-budget', `step budget exceeded: more than ${this.maxSteps} steps (raise --max-steps if this is expected)`);
+            }
+            pc += 2;
+            if (this.stateDirty && this.triggers.length > 0) {
+              f.pc = pc;
+              this.sp = sp;
+              if (this.fireTriggers()) {
+                f = this.frames[this.frames.length - 1]!;
+                code = f.code.code;
+                consts = f.code.consts as RuntimeValue[];
+                locals = f.locals;
+                pc = f.pc;
+                sp = this.sp;
+              }
+            }
+            break;
+          }
+          case Op.CALL: {
+            f.pc = pc;
+            this.sp = sp;
+            const site = f.code.calls[code[pc + 1]!]!;
+            const effect = this.call(site, f, pc + 2);
+            if (effect) return effect;
+            f = this.frames[this.frames.length - 1]!;
+            code = f.code.code;
+            consts = f.code.consts as RuntimeValue[];
+            locals = f.locals;
+            pc = f.pc;
+            sp = this.sp;
+            break;
+          }
+          case Op.RETURN: {
+            const value = stack[--sp]!;
+            const done = this.frames.pop()!;
+            for (let i = done.base; i < sp; i++) stack[i] = null;
+            sp = done.base;
+            if (this.checkingTriggers && done.code.kind === 'markdown' && this.frames.length === 0) {
+              this.sp = sp;
+              return { kind: 'end', status: 'finished', value: toPlain(value) };
+            }
+            if (!done.discard) stack[sp++] = value;
+            if (this.frames.length === 0) {
+              this.result = toPlain(value);
+              this.sp = sp;
+              if (!this.startNextEntry()) {
+                this.status = 'finished';
+                return { kind: 'end', status: 'finished', value: this.result };
+              }
+              sp = this.sp;
+            }
+            f = this.frames[this.frames.length - 1]!;
+            code = f.code.code;
+            consts = f.code.consts as RuntimeValue[];
+            locals = f.locals;
+            pc = f.pc;
+            break;
+          }
+          case Op.HALT:
+            f.pc = pc + 1;
+            this.sp = sp;
+            this.status = 'halted';
+            return { kind: 'end', status: 'halted', value: null };
+          case Op.SAY: {
+            const text = toText(stack[--sp]);
+            stack[sp] = null;
+            f.pc = pc + 1;
+            this.sp = sp;
+            return this.effect({ kind: 'say', seq: 0, text, recipient: 'user', at: this.context(f) }, 'none');
+          }
+          case Op.ASK: {
+            f.pc = pc + 2;
+            this.sp = sp;
+            const prompt = consts[code[pc + 1]!] as string;
+            const variable = this.storeTarget(f, pc + 2);
+            return this.effect({ kind: 'ask', seq: 0, prompt, variable, at: this.context({ ...f, pc }) }, 'text');
+          }
+          case Op.NL_STEP:
+          case Op.NL_VALUE:
+          case Op.NL_COND: {
+            const op = code[pc] as Op;
+            const info = f.code.nl[code[pc + 1]!]!;
+            f.pc = pc + 2;
+            this.sp = sp;
+            const mode = op === Op.NL_STEP ? 'step' : op === Op.NL_VALUE ? 'value' : 'cond';
+            return this.effect(
+              { kind: 'nl', seq: 0, mode, info, vars: this.visibleVars(f, info), at: this.context({ ...f, pc }) },
+              mode === 'step' ? 'none' : mode === 'cond' ? 'bool' : 'value',
+            );
+          }
+          default:
+            throw this.error('type-error', `invalid opcode ${String(code[pc])} at ${pc}`);
+        }
+      }
+    } catch (err) {
+      const top = this.frames[this.frames.length - 1];
+      if (top === f) f.pc = ip;
+      this.sp = sp;
+      this.status = 'failed';
+      if (err instanceof PbRuntimeError) throw err;
+      if (err instanceof VMFault) throw new PbRuntimeError(err.code, err.message, this.callStack());
+      if (err instanceof VMZeroDivision) throw new PbRuntimeError('division-by-zero', err.message, this.callStack());
+      if (err instanceof VMTypeError) throw new PbRuntimeError('type-error', err.message, this.callStack());
+      if (err instanceof RangeError) throw new PbRuntimeError('stack-overflow', `internal limit reached: ${err.message}`, this.callStack());
+      throw err;
+    }
+  }
+
+  /** The variable an ASK stores into (the STORE that follows it), for prompts and journals. */
+  private storeTarget(f: Frame, pc: number): string {
+    const op = f.code.code[pc] as Op;
+    const arg = f.code.code[pc + 1]!;
+    if (op === Op.STORE_STATE) return `$${String(f.code.consts[arg])}`;
+    if (op === Op.STORE_LOCAL) return f.code.locals[arg] ?? '?';
+    return '?';
+  }
+
+  private effect(e: Exclude<Effect, { kind: 'end' }>, pending: Pending): Effect {
+    const top = this.frames[this.frames.length - 1]!;
+    this.effectPc = Math.max(0, top.pc - 1);
+    e.seq = ++this.seq;
+    if (e.kind === 'tool') e.callId = `${this.runId}:${e.seq}`;
+    this.pending = pending;
+    this.status = 'waiting';
+    return e;
+  }
+
+  /** Variables an NL step may read: the ones it mentions, from locals and agent state. */
+  visibleVars(f: Frame, info: NLInfo): Record<string, Value> {
+    const out: Record<string, Value> = {};
+    const vars = this.state[f.code.agent]!;
+    for (const m of info.mentions) {
+      if (m.startsWith('$')) {
+        const name = m.slice(1);
+        const slot = f.code.params.findIndex((p) => p.name === name);
+        const v = slot >= 0 ? f.locals[slot] : vars[name];
+        if (v !== undefined) out[m] = toPlain(v);
+      } else {
+        const slot = f.code.locals.indexOf(m);
+        const v = slot >= 0 ? f.locals[slot] : undefined;
+        if (v !== undefined) out[m] = toPlain(v);
+      }
+    }
+    return out;
+  }
+
+  /** Performs a CALL: pushes a frame (returns undefined) or returns an effect. */
+  private call(site: CallSite, f: Frame, returnPc: number): Effect | undefined {
+    const argc = site.argc;
+    if (site.kind === 'builtin') return this.builtin(site, f, returnPc);
+    let target: CodeObject | undefined;
+    if (site.kind === 'value') {
+      const callee = this.stack[this.sp - argc - 1];
+      if (!(callee instanceof PlaybookRef)) throw this.error('type-error', `'${site.name}' is not a playbook (it is ${typeName(callee)})`);
+      target = this.lookup(callee.agent, callee.name);
+      if (!target) throw this.error('undefined-playbook', `playbook '${callee.agent}.${callee.name}' is not linked`);
+      // Drop the callee value under the arguments.
+      for (let i = this.sp - argc - 1; i < this.sp - 1; i++) this.stack[i] = this.stack[i + 1]!;
+      this.sp--;
+    } else if (site.kind === 'playbook') {
+      target = this.lookup(site.agent, site.name);
+      if (!target) throw this.error('undefined-playbook', `playbook '${site.agent}.${site.name}' is not defined`);
+      if (site.crossAgent && target.agent !== f.code.agent && !target.public) {
+        throw this.error('not-public', `playbook '${target.agent}.${target.name}' is not public`);
+      }
+    } else {
+      // An unresolved name: a playbook linked at run time, else a host tool.
+      target = this.lookup(f.code.agent, site.name);
+      if (!target) return this.toolEffect(site.name, argc, site.kwnames, f, returnPc);
+    }
+    if (target.kind === 'foreign') {
+      throw this.error('foreign-call', `cannot call python playbook '${target.name}': pbvm does not execute python code blocks (port it to a \`\`\`ts block or a host tool)`);
+    }
+    if (target.kind === 'code') return this.toolEffect(target.name, argc, site.kwnames, f, returnPc, { agent: target.agent, index: target.block ?? 0 });
+    this.enter(target, argc, site.kwnames, false);
+    f.pc = returnPc;
+    return undefined;
+  }
+
+  private popArgs(argc: number, kwnames: readonly string[]): { args: Value[]; kwargs: Record<string, Value> } {
+    const base = this.sp - argc;
+    const positional = argc - kwnames.length;
+    const args: Value[] = [];
+    const kwargs: Record<string, Value> = {};
+    for (let i = 0; i < positional; i++) args.push(toPlain(this.stack[base + i]));
+    for (let k = 0; k < kwnames.length; k++) kwargs[kwnames[k]!] = toPlain(this.stack[base + positional + k]);
+    for (let i = base; i < this.sp; i++) this.stack[i] = null;
+    this.sp = base;
+    return { args, kwargs };
+  }
+
+  private toolEffect(name: string, argc: number, kwnames: readonly string[], f: Frame, returnPc: number, block?: { agent: string; index: number }): Effect {
+    const { args, kwargs } = this.popArgs(argc, kwnames);
+    const ctx = this.context(f);
+    f.pc = returnPc;
+    return this.effect({ kind: 'tool', seq: 0, callId: '', name, args, kwargs, ...(block ? { block } : {}), at: ctx }, 'value');
+  }
+
+  private builtin(site: CallSite, f: Frame, returnPc: number): Effect | undefined {
+    const { args, kwargs } = this.popArgs(site.argc, site.kwnames);
+    const named = (i: number, name: string): Value | undefined => (name in kwargs ? kwargs[name] : args[i]);
+    const ctx = this.context(f);
+    f.pc = returnPc;
+    switch (site.name) {
+      case 'Say': {
+        const two = args.length + Object.keys(kwargs).length >= 2;
+        const message = two ? named(1, 'message') : named(0, 'message') ?? named(0, 'recipient');
+        const recipient = two ? toText(named(0, 'recipient') ?? 'user') : 'user';
+        return this.effect({ kind: 'say', seq: 0, text: toText(message ?? null), recipient, at: ctx }, 'none');
+      }
+      case 'Ask':
+        return this.effect({ kind: 'ask', seq: 0, prompt: toText(named(0, 'question') ?? ''), variable: '', at: ctx }, 'text');
+      case 'WaitForMessage':
+        return this.effect({ kind: 'ask', seq: 0, prompt: '', variable: '', at: ctx }, 'text');
+      case 'EndProgram':
+        this.status = 'halted';
+        return { kind: 'end', status: 'halted', value: null };
+      case 'SaveArtifact': {
+        const name = toText(named(0, 'name') ?? null);
+        this.artifacts[name] = { summary: named(1, 'summary') ?? null, content: named(2, 'content') ?? null };
+        this.stack[this.sp++] = `Artifact[${name}]`;
+        return undefined;
+      }
+      case 'LoadArtifact': {
+        const name = toText(named(0, 'name') ?? null).replace(/^Artifact\[(.*)\]$/, '$1');
+        const a = this.artifacts[name];
+        if (a === undefined) throw this.error('call-error', `no artifact named '${name}'`);
+        this.stack[this.sp++] = (a as Record<string, Value>).content ?? null;
+        return undefined;
+      }
+      case 'GeneratePlaybook':
+        return this.effect({ kind: 'generate', seq: 0, goal: toText(named(0, 'goal') ?? ''), name: (named(1, 'name') as string) ?? null, at: ctx }, 'value');
+      default:
+        throw this.error('unsupported', `builtin '${site.name}' is not supported by this VM`);
+    }
+  }
+
+  /** Evaluates state triggers after a state change; pushes a frame for the first that fires. */
+  private fireTriggers(): boolean {
+    this.stateDirty = false;
+    const agent = this.frames[this.frames.length - 1]!.code.agent;
+    for (const t of this.triggers) {
+      if (t.agent !== agent) continue;
+      const now = this.evaluate(t.info.cond!);
+      const before = this.triggerLast[t.key] ?? false;
+      this.triggerLast[t.key] = now;
+      if (!now || before) continue;
+      if (this.frames.some((fr) => fr.trigger === t.key)) continue;
+      this.enter(t.playbook, 0, [], true, t.key);
+      return true;
+    }
+    return false;
+  }
+
+  /** Runs a side-effect-free code object (a trigger condition) to completion. */
+  private evaluate(cond: CodeObject): boolean {
+    const savedFrames = this.frames.splice(0, this.frames.length);
+    const savedSp = this.sp;
+    const savedStatus = this.status;
+    this.checkingTriggers = true;
+    try {
+      this.frames.push({ code: cond, pc: 0, locals: [], base: this.sp, discard: false });
+      const r = this.run();
+      return r.kind === 'end' && truthy(r.value);
+    } catch (err) {
+      if (err instanceof PbRuntimeError && err.code === 'undefined-variable') return false;
+      throw err;
+    } finally {
+      this.checkingTriggers = false;
+      this.frames.length = 0;
+      this.frames.push(...savedFrames);
+      this.sp = savedSp;
+      this.status = savedStatus;
+    }
+  }
+}
+
+/** A frame placeholder under a code playbook started as the entry point. */
+const ENTRY_SHIM: CodeObject = {
+  name: '<entry>',
+  title: '<entry>',
+  agent: '',
+  kind: 'markdown',
+  description: '',
+  notes: [],
+  metadata: {},
+  public: false,
+  params: [],
+  locals: [],
+  code: [Op.CALL, 0, Op.RETURN],
+  consts: [],
+  calls: [{ agent: '', name: '<entry>', kind: 'value', argc: 0, kwnames: [], crossAgent: false }],
+  nl: [],
+  steps: [],
+  stepOf: [-1, -1, -1],
+  triggers: [],
+  file: 0,
+  line: 1,
+};
+
+function structuredCloneValue(v: Value): RuntimeValue {
+  return typeof v === 'object' && v !== null ? (JSON.parse(JSON.stringify(v)) as Value) : v;
+}

@@ -93,7 +93,7 @@ function compileLoaded(
   const base = path.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') || 'Program';
   const decl = buildDeclarations(parsed.cst, report, identifierFor(base));
   addCodePlaybooks(decl.agents);
-  checkDuplicates(decl.agents, report);
+  checkDuplicates(decl.agents, report, (pos) => locate(pos).line);
 
   const symbols = new Symbols(decl.agents, options);
   const facts: ProgramFacts = { stateWrites: new Set(), stateReads: [] };
@@ -162,7 +162,7 @@ function addCodePlaybooks(agents: AgentDraft[]): void {
   }
 }
 
-function checkDuplicates(agents: AgentDraft[], report: Reporter): void {
+function checkDuplicates(agents: AgentDraft[], report: Reporter, lineOf: (pos: Pos) => number): void {
   const agentSeen = new Map<string, AgentDraft>();
   for (const a of agents) {
     if (agentSeen.has(a.name)) report.error('duplicate-agent', `duplicate agent '${a.name}'`, a.pos);
@@ -170,10 +170,13 @@ function checkDuplicates(agents: AgentDraft[], report: Reporter): void {
     const seen = new Map<string, PlaybookDraft>();
     for (const p of a.playbooks) {
       const prev = seen.get(p.name);
-      if (prev) {
-        const where = prev.kind === 'markdown' ? `line ${prev.pos.line}` : 'a code block';
-        report.error('duplicate-playbook', `duplicate playbook '${p.name}' in agent '${a.name}' (first defined at ${where})`, p.pos);
-      } else seen.set(p.name, p);
+      if (!prev) {
+        seen.set(p.name, p);
+        continue;
+      }
+      // Code playbooks are collected after markdown ones; report at whichever comes later in the source.
+      const [first, second] = prev.pos.line <= p.pos.line ? [prev, p] : [p, prev];
+      report.error('duplicate-playbook', `duplicate playbook '${p.name}' in agent '${a.name}' (first defined at line ${lineOf(first.pos)})`, second.pos);
     }
   }
 }

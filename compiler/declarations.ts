@@ -218,6 +218,9 @@ function buildPlaybook(s2: CstNode, agent: AgentDraft, report: Reporter): Playbo
         triggerCount++;
         pb.triggers.push(buildTrigger(item, `T${triggerCount}`, report));
       }
+      // Prose under ### Triggers is not a trigger; keep it as description rather than drop it.
+      const prose = blocks.flatMap((b) => toks(b, 'Text')).map((t) => (t.payload as TextPayload).text);
+      if (prose.length) pb.description = [pb.description, ...prose].filter(Boolean).join('\n');
     } else if (name === 'notes' || name === 'note') {
       pb.notes.push(...renderList(items, 0));
       for (const b of blocks) {
@@ -356,11 +359,12 @@ export function parseParams(text: string, at: Pos, report: Reporter): ParamDecl[
     seen.add(name);
     const param: ParamDecl = { name, hasDefault: false, pos };
     if (m[4] !== undefined) {
-      const value = constantValue(m[4], pos, report);
-      if (value !== undefined) {
-        param.default = value;
-        param.hasDefault = true;
-      }
+      const idx = piece.text.lastIndexOf(m[4]);
+      const defaultPos: Pos = { line: pos.line, col: idx >= 0 ? at.col + piece.offset + idx : pos.col, length: Math.max(1, m[4].length) };
+      const value = constantValue(m[4], defaultPos, report);
+      // A bad default is reported once; callers still see an optional parameter.
+      param.default = value ?? null;
+      param.hasDefault = true;
       sawDefault = true;
     } else if (sawDefault) {
       report.error('required-after-default', `parameter '${name}' without a default follows one with a default`, pos);

@@ -22,6 +22,8 @@ function operand(kind: OperandKind, v: number, co: CodeObject): string {
       return show(co.consts[v]!);
     case 'name':
       return `$${String(co.consts[v])}`;
+    case 'key':
+      return `.${String(co.consts[v])}`;
     case 'local':
       return co.locals[v] ?? `?${v}`;
     case 'target':
@@ -45,7 +47,7 @@ function operand(kind: OperandKind, v: number, co: CodeObject): string {
   }
 }
 
-export function disassembleCode(co: CodeObject, indent = ''): string[] {
+export function disassembleCode(co: CodeObject, indent = '', files: Program['files'] = []): string[] {
   const out: string[] = [];
   let lastStep = -2;
   let pc = 0;
@@ -55,7 +57,8 @@ export function disassembleCode(co: CodeObject, indent = ''): string[] {
     const stepIndex = co.stepOf[pc] ?? -1;
     const step = co.steps[stepIndex];
     if (stepIndex !== lastStep && step) {
-      out.push(`${indent}; ${step.id} ${step.kind} (line ${step.line}): ${clip(step.text)}`);
+      const where = step.file === co.file || !files[step.file] ? `line ${step.line}` : `${files[step.file]!.path}:${step.line}`;
+      out.push(`${indent}; ${step.id} ${step.kind} (${where}): ${clip(step.text)}`);
       lastStep = stepIndex;
     }
     const ops = info.operands.map((k, i) => operand(k, co.code[pc + 1 + i]!, co));
@@ -83,13 +86,15 @@ export function disassemble(program: Program): string {
     for (const co of agent.playbooks) {
       const flags = [co.kind, co.public ? 'public' : ''].filter(Boolean).join(', ');
       out.push('', `  playbook ${signature(co)}  ; ${flags}${co.title !== co.name ? `; "${co.title}"` : ''} (line ${co.line})`);
+      if (co.description) out.push(`    ; description: ${clip(co.description)}`);
       if (Object.keys(co.metadata).length) out.push(`    ; metadata ${clip(JSON.stringify(co.metadata), 200)}`);
+      for (const note of co.notes) out.push(`    ; note: ${clip(note)}`);
       if (co.locals.length > co.params.length) out.push(`    ; locals ${co.locals.slice(co.params.length).join(', ')}`);
       for (const t of co.triggers) {
         out.push(`    trigger ${t.id} ${t.kind}: ${clip(t.text)}`);
-        if (t.cond) out.push(...disassembleCode(t.cond, '      '));
+        if (t.cond) out.push(...disassembleCode(t.cond, '      ', program.files));
       }
-      out.push(...disassembleCode(co, '    '));
+      out.push(...disassembleCode(co, '    ', program.files));
     }
   }
   return `${out.join('\n')}\n`;

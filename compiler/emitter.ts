@@ -92,6 +92,11 @@ export class Emitter {
     return this.currentStep;
   }
 
+  /** Code emitted after this belongs to no step (the implicit return at the end). */
+  endSteps(): void {
+    this.currentStep = -1;
+  }
+
   finish(base: Omit<CodeObject, 'code' | 'consts' | 'locals' | 'calls' | 'nl' | 'steps' | 'stepOf'>): CodeObject {
     return { ...base, code: this.code, consts: this.consts, locals: this.locals, calls: this.calls, nl: this.nl, steps: this.steps, stepOf: this.stepOf };
   }

@@ -264,11 +264,18 @@ export function splitInterpolation(content: string, base: number, at: PosMapper,
       const end = matchBrace(content, i);
       if (end < 0) throw new ExprError("'{' in string is not closed", base + i);
       let inner = content.slice(i + 1, end);
-      const spec = topLevelColon(inner);
-      if (spec >= 0) inner = inner.slice(0, spec);
+      const colon = topLevelColon(inner);
+      const spec = colon >= 0 ? inner.slice(colon + 1) : undefined;
+      if (colon >= 0) inner = inner.slice(0, colon);
+      // {x!r} and {x!s} conversions, as in Python.
+      const conversion = /!([rs])\s*$/.exec(inner);
+      if (conversion) inner = inner.slice(0, conversion.index);
       if (inner.trim().length === 0) throw new ExprError('empty {} in string', base + i);
       const innerBase = base + i + 1;
-      const expr = toExpr(inner, (o, l) => at(innerBase + o, l));
+      let expr = toExpr(inner, (o, l) => at(innerBase + o, l));
+      const native = (name: string, args: Expr[]): Expr => ({ k: 'call', callee: { k: 'var', name, state: false, pos: expr.pos }, args, kwargs: [], pos: expr.pos });
+      if (conversion?.[1] === 'r') expr = native('repr', [expr]);
+      if (spec !== undefined && spec.length > 0) expr = native('format', [expr, { k: 'lit', value: spec, pos: expr.pos }]);
       if (lit) parts.push(lit);
       lit = '';
       parts.push(expr);

@@ -62,6 +62,7 @@ export class Lowerer {
       e.emit(Op.RETURN);
     } else if (steps) {
       this.block(steps);
+      e.endSteps();
       e.emit(Op.CONST, e.constant(null));
       e.emit(Op.RETURN);
     }

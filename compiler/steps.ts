@@ -41,6 +41,8 @@ export class StepBuilder {
   build(items: RawStep[], prefix = ''): Stmt[] {
     const out: Stmt[] = [];
     let chain: Extract<Stmt, { kind: 'if' }> | undefined;
+    /** The previous sibling was an If chain already closed by its Else. */
+    let closedChain = false;
     let terminated: Stmt | undefined;
     let warnedUnreachable = false;
     items.forEach((item, i) => {
@@ -54,11 +56,8 @@ export class StepBuilder {
       const form = recognizeStep(item.text);
       if (form.form === 'elif' || form.form === 'else') {
         if (!chain) {
-          this.report.error('else-without-if', `'${firstWord(item.text)}' without a matching 'If' before it at the same level`, base.pos);
-          return;
-        }
-        if (chain.orelse) {
-          this.report.error('branch-after-else', `'${firstWord(item.text)}' after the final 'Else' of this 'If'`, base.pos);
+          if (closedChain) this.report.error('branch-after-else', `'${firstWord(item.text)}' after the final 'Else' of this 'If'`, base.pos);
+          else this.report.error('else-without-if', `'${firstWord(item.text)}' without a matching 'If' before it at the same level`, base.pos);
           return;
         }
         if (form.form === 'elif') {
@@ -71,10 +70,12 @@ export class StepBuilder {
           if (body.length === 0) this.report.warning('empty-branch', `'${firstWord(item.text)}' has no nested steps`, base.pos);
           chain.orelse = { step: base, body };
           chain = undefined;
+          closedChain = true;
         }
         return;
       }
       chain = undefined;
+      closedChain = false;
       const stmt = this.statement(item, base, form);
       if (stmt.kind === 'if') chain = stmt;
       if ((stmt.kind === 'return' || stmt.kind === 'end') && !terminated) terminated = stmt;
@@ -140,7 +141,8 @@ export class StepBuilder {
 
   private noBody(item: RawStep, base: StepBase, what: string): void {
     if (item.children.length > 0) {
-      this.report.error('unexpected-nested-steps', `${what} cannot have nested steps`, { ...base.pos, line: item.children[0]!.line, col: item.children[0]!.col });
+      const child = item.children[0]!;
+      this.report.error('unexpected-nested-steps', `${what} cannot have nested steps`, { line: child.line, col: child.col, length: Math.max(1, firstLine(child.text).length) });
     }
   }
 

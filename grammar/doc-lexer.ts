@@ -59,13 +59,11 @@ function stripComments(line: string, state: { open: boolean; line: number; col: 
   while (i < line.length) {
     if (state.open) {
       const end = line.indexOf('-->', i);
-      if (end < 0) {
-        out += ' '.repeat(line.length - i);
-        return out.trimEnd();
-      }
-      out += ' '.repeat(end + 3 - i);
+      if (end < 0) return out.trimEnd();
       i = end + 3;
       state.open = false;
+      // Keep columns of text that follows a comment on the same line; drop a trailing comment.
+      if (line.slice(i).trim().length > 0) out += ' '.repeat(i - (out.length));
     } else {
       const start = line.indexOf('<!--', i);
       if (start < 0) {
@@ -115,18 +113,19 @@ export function lexDocument(source: string): DocLexResult {
   const comment = { open: false, line: 0, col: 0 };
   let i = 0;
 
-  // Front matter: only when the very first line is ---.
+  // Front matter: only when the very first line is ---. An unclosed block is reported and
+  // then read as ordinary markdown, so one missing line does not hide the whole program.
   if (lines.length > 0 && /^---[ \t]*$/.test(lines[0]!)) {
     let end = 1;
     while (end < lines.length && !/^(---|\.\.\.)[ \t]*$/.test(lines[end]!)) end++;
-    const closed = end < lines.length;
-    if (!closed) {
-      problems.push({ line: 1, col: 1, length: 3, message: 'front matter is not closed with ---', severity: 'error' });
+    if (end < lines.length) {
+      const payload: FrontMatterPayload = { body: lines.slice(1, end).join('\n'), bodyLine: 2, closed: true };
+      tokens.push(make(FrontMatter, lines[0]!, 1, 1, end + 1, payload));
+      i = end + 1;
+    } else {
+      problems.push({ line: 1, col: 1, length: 3, message: 'front matter is not closed with ---; it is read as ordinary text', severity: 'error' });
+      i = 1;
     }
-    const body = lines.slice(1, end).join('\n');
-    const payload: FrontMatterPayload = { body, bodyLine: 2, closed };
-    tokens.push(make(FrontMatter, lines[0]!, 1, 1, Math.min(end + 1, lines.length), payload));
-    i = closed ? end + 1 : lines.length;
   }
 
   for (; i < lines.length; i++) {

@@ -35,7 +35,7 @@ export type StepForm =
 
 const LEADING_WORDS = new Set([
   'if', 'else', 'elif', 'otherwise', 'while', 'until', 'for', 'return', 'end', 'exit', 'quit',
-  'break', 'continue', 'say', 'ask', 'set', 'call',
+  'break', 'continue', 'say', 'ask', 'set', 'call', 'repeat',
 ]);
 
 function part(text: string, whole: string, from: number): Part {
@@ -144,6 +144,7 @@ function recognizeKeywordForm(text: string, word: string): StepForm | undefined 
       }
       return undefined;
     case 'until':
+    case 'repeat':
       if ((m = RE.until.exec(text))) {
         const cond = stripColon(part(m[1]!, text, 5)).part;
         return cond.text ? { form: 'until', cond } : undefined;

@@ -3,14 +3,15 @@
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+/** `sync: false` skips the fsyncs: still atomic for readers and across a process crash, not across power loss. */
+export function writeFileAtomic(path: string, data: Uint8Array | string, sync = true): void {
   const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
   const fd = openSync(tmp, 'w', 0o644);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
+    if (sync) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     try {
@@ -22,6 +23,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   }
   closeSync(fd);
   renameSync(tmp, path);
+  if (!sync) return;
   try {
     const dfd = openSync(dirname(path), 'r');
     try {

@@ -17,6 +17,8 @@ export interface RunStore {
   readJournal(): Buffer;
   /** Appends encoded records; `sync` forces them to stable storage first. */
   appendJournal(bytes: Uint8Array, sync: boolean): void;
+  /** Forces journal appends so far to stable storage (before a snapshot refers to them). */
+  syncJournal(): void;
   /** Cuts off a torn tail left by a crash mid-write. */
   truncateJournal(length: number): void;
   /** Takes the run's lock; returns the release function. Throws if another process holds it. */
@@ -47,8 +49,9 @@ export class LocalDirRunStore implements RunStore {
     mkdirSync(this.location, { recursive: true });
     const leftovers = readdirSync(this.location).filter((f) => f === PROGRAM || f === SNAPSHOT || f === JOURNAL);
     if (leftovers.length > 0) throw new RunStoreError(`${this.location} already holds a run; use 'pb resume ${this.location}' or choose another --state directory`);
-    writeFileAtomic(this.path(PROGRAM), program);
-    writeFileAtomic(this.path(JOURNAL), journalHeader());
+    // Not fsynced: a run lost to power failure in its first moments is simply started again.
+    writeFileAtomic(this.path(PROGRAM), program, false);
+    writeFileAtomic(this.path(JOURNAL), journalHeader(), false);
   }
 
   private read(name: string, what: string): Buffer {
@@ -81,6 +84,10 @@ export class LocalDirRunStore implements RunStore {
     let off = 0;
     while (off < bytes.length) off += writeSync(this.journalFd, bytes, off, bytes.length - off);
     if (sync) fsyncSync(this.journalFd);
+  }
+
+  syncJournal(): void {
+    if (this.journalFd !== undefined) fsyncSync(this.journalFd);
   }
 
   truncateJournal(length: number): void {

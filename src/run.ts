@@ -7,10 +7,11 @@ import { encodeProgram, decodeProgram } from '../vm/pbasm/container.js';
 import { FormatError, sha256 } from '../vm/pbasm/envelope.js';
 import type { Program, Value } from '../vm/pbasm/program.js';
 import { Machine } from '../vm/machine.js';
+import { toPlain } from '../vm/values.js';
 import { PbRuntimeError } from '../vm/errors.js';
 import { decodeJournal, encodeRecord, type JournalRecord } from '../vm/durable/journal.js';
 import { captureMachine, decodeSnapshot, encodeSnapshot, restoreMachine, type SnapshotFile } from '../vm/durable/snapshot.js';
-import { replayFromJournal, Runner, type DurableSink, type ModelHost, type RunOutcome, type RunnerIO, type ToolHost } from '../vm/runner.js';
+import { ReplayEnd, replayFromJournal, Runner, type DurableSink, type ModelHost, type RunOutcome, type RunnerIO, type ToolHost } from '../vm/runner.js';
 import { consoleIO, FileLineReader, StreamLineReader } from './console-io.js';
 import { LocalDirRunStore, RunStoreError, type RunStore } from './run-store.js';
 import { loadToolModule, ModuleToolHost } from './tools.js';
@@ -28,6 +29,7 @@ export interface RunOptions {
   io?: RunnerIO;
   /** Custom run store (defaults to a local directory at `state`). */
   store?: RunStore;
+  sync?: SyncPolicy;
 }
 
 export interface RunResult {
@@ -40,22 +42,29 @@ export interface RunResult {
 /** A state directory that cannot be used: corrupt, truncated, finished, locked. */
 export class StateError extends Error {}
 
-/** Journal records that must reach the disk before the effect they announce happens. */
-const SYNCED: ReadonlySet<JournalRecord['t']> = new Set(['start', 'tool-start', 'tool-done', 'input', 'model', 'generate', 'end']);
+/**
+ * How hard journal writes push to disk. 'snapshot' (default, like SQLite's WAL with
+ * synchronous=NORMAL): appends are plain writes, which survive any process crash incl.
+ * kill -9; the journal is fsynced before each snapshot that refers to it. 'always' also
+ * fsyncs every append, so a power loss forgets nothing either, at a cost per effect.
+ */
+export type SyncPolicy = 'snapshot' | 'always';
 
 class StoreSink implements DurableSink {
   constructor(
     private readonly store: RunStore,
     private readonly programSha: string,
     private readonly host: Record<string, Value>,
+    private readonly sync: SyncPolicy,
   ) {}
 
   append(records: JournalRecord[]): void {
     const parts = records.map(encodeRecord);
-    this.store.appendJournal(parts.length === 1 ? parts[0]! : Buffer.concat(parts), records.some((r) => SYNCED.has(r.t)));
+    this.store.appendJournal(parts.length === 1 ? parts[0]! : Buffer.concat(parts), this.sync === 'always');
   }
 
   snapshot(machine: Machine, journalRecords: number): void {
+    this.store.syncJournal();
     const file: SnapshotFile = { programSha: this.programSha, machine: captureMachine(machine), journalRecords, takenAt: new Date().toISOString(), host: this.host };
     this.store.writeSnapshot(encodeSnapshot(file));
   }
@@ -96,11 +105,13 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
       maxSteps: options.maxSteps ?? null,
       created: new Date().toISOString(),
     };
-    const sink = new StoreSink(store, programSha, host);
-    sink.append([{ t: 'start', runId, programSha, at: new Date().toISOString() }]);
+    const sync = options.sync ?? 'snapshot';
+    host.sync = sync;
+    const sink = new StoreSink(store, programSha, host, sync);
+    // No initial snapshot: a run without one resumes from a fresh machine and replays the journal.
+    sink.append([{ t: 'start', runId, programSha, at: new Date().toISOString(), host }]);
     machine.start();
     const runner = new Runner(machine, { io, tools, model: options.model, durable: sink, journalRecords: 1 });
-    runner.checkpoint();
     const outcome = await runner.run();
     return { outcome, machine, state: store.location };
   } finally {
@@ -111,7 +122,8 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
 interface LoadedRun {
   program: Program;
   programSha: string;
-  snapshot: SnapshotFile;
+  snapshot?: SnapshotFile;
+  start: Extract<JournalRecord, { t: 'start' }>;
   records: JournalRecord[];
   tornTail: boolean;
   validLength: number;
@@ -123,20 +135,39 @@ function loadRun(store: RunStore): LoadedRun {
     const programBytes = store.readProgram();
     const program = decodeProgram(programBytes);
     const programSha = sha256(programBytes).toString('hex');
-    const snapBytes = store.readSnapshot();
-    if (!snapBytes) throw new StateError(`${where}: error: no snapshot (snapshot.pbs is missing); the run cannot be resumed`);
-    const snapshot = decodeSnapshot(snapBytes);
-    if (snapshot.programSha !== programSha) throw new StateError(`${where}: error: snapshot belongs to a different program than program.pbasm`);
     const journal = decodeJournal(store.readJournal());
-    if (journal.records.length < snapshot.journalRecords) {
-      throw new StateError(
-        `${where}: error: truncated journal: it has ${journal.records.length} records, the snapshot was taken after ${snapshot.journalRecords}`,
-      );
+    const start = journal.records[0];
+    if (!start || start.t !== 'start') throw new StateError(`${where}: error: journal has no start record (empty or truncated journal)`);
+    if (start.programSha !== programSha) throw new StateError(`${where}: error: program.pbasm is not the program this run started with`);
+    const snapBytes = store.readSnapshot();
+    const snapshot = snapBytes ? decodeSnapshot(snapBytes) : undefined;
+    if (snapshot) {
+      if (snapshot.programSha !== programSha) throw new StateError(`${where}: error: snapshot belongs to a different program than program.pbasm`);
+      if (journal.records.length < snapshot.journalRecords) {
+        throw new StateError(
+          `${where}: error: truncated journal: it has ${journal.records.length} records, the snapshot was taken after ${snapshot.journalRecords}`,
+        );
+      }
     }
-    return { program, programSha, snapshot, records: journal.records, tornTail: journal.tornTail, validLength: journal.validLength };
+    return { program, programSha, snapshot, start, records: journal.records, tornTail: journal.tornTail, validLength: journal.validLength };
   } catch (err) {
     if (err instanceof FormatError) throw new StateError(`${where}: error: ${err.message}`);
     if (err instanceof RunStoreError) throw new StateError(`${where}: error: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The machine as of the last snapshot, or a fresh one when the run has none yet. */
+function machineAt(run: LoadedRun, dir: string, maxSteps?: number): Machine {
+  if (!run.snapshot) {
+    const m = new Machine(run.program, { maxSteps, runId: run.start.runId });
+    m.start();
+    return m;
+  }
+  try {
+    return restoreMachine(run.program, run.snapshot.machine, { maxSteps });
+  } catch (err) {
+    if (err instanceof FormatError) throw new StateError(`${dir}: error: ${err.message}`);
     throw err;
   }
 }
@@ -170,27 +201,20 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
       const how = end.status === 'failed' ? `failed: ${end.message ?? 'runtime error'}` : `${end.status} at ${end.at}`;
       throw new StateError(`${dir}: error: the run has already ended (${how}); there is nothing to resume`);
     }
-    const status = run.snapshot.machine.status;
-    if (status === 'finished' || status === 'halted') throw new StateError(`${dir}: error: the run has already ended (${status}); there is nothing to resume`);
     if (run.tornTail) {
       options.warn?.(`${dir}: dropping an incomplete final journal record (a write interrupted by the crash)`);
       store.truncateJournal(run.validLength);
     }
-    const host = run.snapshot.host;
+    const host = run.start.host ?? {};
     const maxSteps = options.maxSteps ?? (typeof host.maxSteps === 'number' ? host.maxSteps : undefined);
-    let machine: Machine;
-    try {
-      machine = restoreMachine(run.program, run.snapshot.machine, { maxSteps });
-    } catch (err) {
-      if (err instanceof FormatError) throw new StateError(`${dir}: error: ${err.message}`);
-      throw err;
-    }
+    const machine = machineAt(run, dir, maxSteps);
     const inputsSeen = run.records.filter((r) => r.t === 'input').length;
     const inputFile = options.input ?? (typeof host.inputFile === 'string' ? host.inputFile : undefined);
     const io = options.io ?? consoleIO(inputReader(inputFile, options.input ? 0 : inputsSeen));
     const toolsPath = options.tools ?? (typeof host.tools === 'string' ? host.tools : undefined);
     const tools = await toolHost(toolsPath, run.program, machine.runId);
-    const sink = new StoreSink(store, run.programSha, { ...host, ...(options.input ? { inputFile: resolve(options.input) } : {}) });
+    const sync: SyncPolicy = host.sync === 'always' ? 'always' : 'snapshot';
+    const sink = new StoreSink(store, run.programSha, { ...host, ...(options.input ? { inputFile: resolve(options.input) } : {}) }, sync);
     sink.append([{ t: 'resume', at: new Date().toISOString(), fromSeq: machine.seq }]);
     const runner = new Runner(machine, {
       io,
@@ -221,50 +245,55 @@ export interface RunReport {
   ended?: { status: string; message?: string; at: string; final: boolean };
 }
 
-/** Reads where a run stands, without taking its lock or changing anything. */
-export function inspectRun(dir: string, lastN = 10): RunReport {
+/**
+ * Reads where a run stands, without taking its lock or changing anything: the last
+ * snapshot is re-executed against the journal (performing nothing) up to the first
+ * effect the journal has no record of.
+ */
+export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
   const store = new LocalDirRunStore(dir);
   if (!store.exists()) throw new StateError(`${dir}: error: not a pbvm state directory (no program.pbasm or journal.pbj)`);
   const run = loadRun(store);
-  let machine: Machine;
+  const machine = machineAt(run, dir);
+  const io: RunnerIO = { writeLines: () => {}, readLine: async () => null };
+  let waitingOn: string | undefined;
   try {
-    machine = restoreMachine(run.program, run.snapshot.machine);
+    const outcome = await new Runner(machine, { io, replay: replayFromJournal(run.records), replayOnly: true }).run();
+    if (outcome.status === 'failed') waitingOn = `failed: ${outcome.error.message}`;
   } catch (err) {
-    if (err instanceof FormatError) throw new StateError(`${dir}: error: ${err.message}`);
-    throw err;
+    if (!(err instanceof ReplayEnd)) throw err;
+    const e = err.effect;
+    waitingOn = e.kind === 'end' ? undefined : `${e.kind}${e.kind === 'tool' ? ` ${e.name} (call ${e.callId})` : ''} at step ${e.at.step}`;
   }
   const top = machine.frames[machine.frames.length - 1];
   const locals: Record<string, Value> = {};
   if (top) {
     top.code.locals.forEach((name, i) => {
       const v = top.locals[i];
-      if (!name.startsWith('%') && v !== undefined) locals[name] = plain(v);
+      if (!name.startsWith('%') && v !== undefined) locals[name] = toPlain(v);
     });
   }
   const state: Record<string, Record<string, Value>> = {};
   for (const [agent, vars] of Object.entries(machine.state)) {
     state[agent] = {};
-    for (const [k, v] of Object.entries(vars)) state[agent]![`$${k}`] = plain(v);
+    for (const [k, v] of Object.entries(vars)) state[agent]![`$${k}`] = toPlain(v);
   }
   const end = [...run.records].reverse().find((r) => r.t === 'end') as Extract<JournalRecord, { t: 'end' }> | undefined;
+  const ended = end && run.records[run.records.length - 1]?.t === 'end';
   const effects = run.records.filter((r) => r.t !== 'out-done' && r.t !== 'start' && r.t !== 'resume');
   return {
     dir,
-    runId: machine.runId,
-    status: end && run.records[run.records.length - 1]?.t === 'end' ? end.status : machine.status,
+    runId: run.start.runId,
+    status: ended ? end!.status : waitingOn ? `waiting on ${waitingOn}` : machine.status,
     steps: machine.steps,
     effects: machine.seq,
-    snapshotAt: run.snapshot.takenAt,
+    snapshotAt: run.snapshot?.takenAt ?? 'none (replayed from the start)',
     stack: machine.callStack().map((s) => ({ agent: s.agent, playbook: s.playbook, step: s.step, line: s.line, file: s.file })),
     state,
     locals,
     lastEffects: effects.slice(-lastN),
     ...(end ? { ended: { status: end.status, at: end.at, final: end.final, ...(end.message ? { message: end.message } : {}) } } : {}),
   };
-}
-
-function plain(v: unknown): Value {
-  return JSON.parse(JSON.stringify(v, (_k, x) => (x === undefined ? null : typeof x === 'object' && x && x.constructor?.name === 'PlaybookRef' ? String(x) : x))) as Value;
 }
 
 export function describeOutcome(outcome: RunOutcome, program: Program, state?: string): string | undefined {

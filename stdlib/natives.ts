@@ -7,6 +7,7 @@ import {
   iterate,
   LoopIter,
   PlaybookRef,
+  repr,
   toPlain,
   toText,
   truthy,
@@ -120,6 +121,8 @@ const IMPL: Record<string, Native> = {
   append: ([v, x]) => [...list(v!, 'append'), x!],
   type: ([v]) => typeName(v),
   json: ([v]) => JSON.stringify(toPlain(v)),
+  format: ([v, spec]) => formatSpec(v!, str(spec!, 'format')),
+  repr: ([v]) => repr(v),
   parse_json: ([v]) => {
     try {
       return fromForeign(JSON.parse(str(v!, 'parse_json')));
@@ -129,6 +132,82 @@ const IMPL: Record<string, Native> = {
     }
   },
 };
+
+const SPEC = /^(?:(.)?([<>=^]))?([+\- ])?(#)?(0)?(\d+)?([,_])?(?:\.(\d+))?([bcdeEfFgGnosxX%])?$/s;
+
+/** Python's format-spec mini-language: [[fill]align][sign][#][0][width][,][.precision][type]. */
+export function formatSpec(v: RuntimeValue, spec: string): string {
+  const m = SPEC.exec(spec);
+  if (!m) throw new VMTypeError(`invalid format spec '${spec}'`);
+  const [, fillGiven, alignGiven, sign = '-', alt, zero, widthText, group, precText, type] = m;
+  const precision = precText === undefined ? undefined : Number(precText);
+  let body: string;
+  let negative = false;
+  if (typeof v === 'number' || typeof v === 'boolean') {
+    let x = Number(v);
+    negative = x < 0 || Object.is(x, -0);
+    x = Math.abs(x);
+    switch (type) {
+      case 'f':
+      case 'F':
+        body = x.toFixed(precision ?? 6);
+        break;
+      case '%':
+        body = `${(x * 100).toFixed(precision ?? 6)}%`;
+        break;
+      case 'e':
+      case 'E':
+        body = x.toExponential(precision ?? 6).replace(/e([+-])(\d)$/, 'e$10$2');
+        if (type === 'E') body = body.toUpperCase();
+        break;
+      case 'x':
+      case 'X':
+      case 'o':
+      case 'b': {
+        if (!Number.isInteger(x)) throw new VMTypeError(`format code '${type}' needs an integer`);
+        const radix = type === 'o' ? 8 : type === 'b' ? 2 : 16;
+        body = (alt ? { 8: '0o', 2: '0b', 16: '0x' }[radix] : '') + x.toString(radix);
+        if (type === 'X') body = body.toUpperCase();
+        break;
+      }
+      case 'd':
+      case 'n':
+        if (!Number.isInteger(x)) throw new VMTypeError(`format code 'd' needs an integer, got ${x}`);
+        body = String(x);
+        break;
+      case 'g':
+      case 'G':
+        body = String(Number(x.toPrecision(precision || 6)));
+        break;
+      default:
+        body = precision !== undefined ? String(Number(x.toPrecision(Math.max(1, precision)))) : toText(x);
+    }
+    if (group) {
+      const [int, frac] = body.split('.');
+      body = int!.replace(/\B(?=(\d{3})+(?!\d))/g, group) + (frac !== undefined ? `.${frac}` : '');
+    }
+  } else {
+    if (type && type !== 's') throw new VMTypeError(`format code '${type}' is not valid for ${typeName(v)}`);
+    body = toText(v);
+    if (precision !== undefined) body = body.slice(0, precision);
+  }
+  const signText = negative ? '-' : sign === '+' ? '+' : sign === ' ' ? ' ' : '';
+  const width = widthText === undefined ? 0 : Number(widthText);
+  const numeric = typeof v === 'number' || typeof v === 'boolean';
+  const align = alignGiven ?? (zero && numeric ? '=' : numeric ? '>' : '<');
+  const fill = fillGiven ?? (zero && !alignGiven ? '0' : ' ');
+  const padding = Math.max(0, width - signText.length - body.length);
+  switch (align) {
+    case '<':
+      return signText + body + fill.repeat(padding);
+    case '^':
+      return fill.repeat(Math.floor(padding / 2)) + signText + body + fill.repeat(Math.ceil(padding / 2));
+    case '=':
+      return signText + fill.repeat(padding) + body;
+    default:
+      return fill.repeat(padding) + signText + body;
+  }
+}
 
 /** Indexed like NATIVES, so CALL_NATIVE can dispatch by number. */
 export const NATIVE_IMPLS: readonly Native[] = NATIVES.map((spec) => {

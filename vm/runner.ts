@@ -99,6 +99,15 @@ export interface RunnerOptions {
   snapshotEffects?: number;
   /** Called after each effect completes, e.g. for a progress line. */
   onEffect?: (effect: Effect) => void;
+  /** Re-execute only what the journal recorded, performing nothing; stop at the first new effect. */
+  replayOnly?: boolean;
+}
+
+/** Thrown in replay-only mode at the first effect the journal has no record of. */
+export class ReplayEnd extends Error {
+  constructor(readonly effect: Effect) {
+    super('end of recorded history');
+  }
 }
 
 export type RunOutcome =
@@ -131,7 +140,7 @@ export class Runner {
   }
 
   private output(seq: number, text: string): void {
-    if (seq <= this.replay.outputDoneUpto) return;
+    if (seq <= this.replay.outputDoneUpto || this.options.replayOnly) return;
     // One Say is one line: a value with newlines is still one logical line of output.
     if (this.out.length === 0) this.outSince = performance.now();
     this.out.push([seq, text]);
@@ -159,11 +168,6 @@ export class Runner {
     this.effectsSinceSnapshot = 0;
   }
 
-  /** Writes a snapshot now (a new durable run starts with one). */
-  checkpoint(): void {
-    this.maybeSnapshot(true);
-  }
-
   async run(): Promise<RunOutcome> {
     const m = this.machine;
     for (;;) {
@@ -177,8 +181,8 @@ export class Runner {
       try {
         if (effect.kind === 'end') {
           this.flush();
+          // The final 'end' record is what marks the run finished; no snapshot is needed.
           this.journal({ t: 'end', status: effect.status, final: true, at: new Date().toISOString() });
-          this.maybeSnapshot(true);
           return { status: effect.status, value: effect.value };
         }
         if (effect.kind === 'say') {
@@ -202,7 +206,6 @@ export class Runner {
     const resumable = RESUMABLE.has(error.code);
     this.flush();
     this.journal({ t: 'end', status: 'failed', final: !resumable, message: error.message, at: new Date().toISOString() });
-    if (!resumable) this.maybeSnapshot(true);
     return { status: 'failed', error, resumable };
   }
 
@@ -215,6 +218,7 @@ export class Runner {
           this.flush();
         }
         let text = this.replay.inputs.get(effect.seq);
+        if (text === undefined && this.options.replayOnly) throw new ReplayEnd(effect);
         if (text === undefined) {
           const line = await this.options.io.readLine();
           if (line === null) {
@@ -233,6 +237,7 @@ export class Runner {
           m.resume(recorded ?? null);
           return;
         }
+        if (this.options.replayOnly) throw new ReplayEnd(effect);
         const tools = this.options.tools;
         if (!tools) throw m.fail('undefined-playbook', `'${effect.name}' is not a playbook of this program and no host tools are loaded (pb run --tools MODULE)`);
         if (!this.replay.toolsStarted.has(effect.seq)) {
@@ -256,6 +261,7 @@ export class Runner {
           m.resume(model.replay(effect, recorded, m));
           return;
         }
+        if (this.options.replayOnly) throw new ReplayEnd(effect);
         if (!model) {
           const what = effect.mode === 'cond' ? 'condition' : effect.mode === 'value' ? 'value' : 'step';
           throw m.fail(

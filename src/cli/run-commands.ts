@@ -91,14 +91,14 @@ export function registerRunCommands(program: Command): void {
     .argument('<dir>', 'state directory')
     .option('--json', 'print as JSON')
     .option('-n, --last <n>', 'number of recent effects to show', positiveInt, 10)
-    .action((dir: string, opts: { json?: boolean; last: number }) => {
+    .action(async (dir: string, opts: { json?: boolean; last: number }) => {
       try {
-        const r = inspectRun(dir, opts.last);
+        const r = await inspectRun(dir, opts.last);
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
           return;
         }
-        const lines = [`run ${r.runId} in ${r.dir}: ${r.status}${r.ended?.message ? ` (${r.ended.message})` : ''}`, `  ${r.steps} steps, ${r.effects} effects; snapshot at ${r.snapshotAt}`, 'call stack (innermost last):'];
+        const lines = [`run ${r.runId} in ${r.dir}: ${r.status}${r.ended?.message && !r.status.includes(r.ended.message) ? ` (${r.ended.message})` : ''}`, `  ${r.steps} steps, ${r.effects} effects; last snapshot: ${r.snapshotAt}`, 'call stack (innermost last):'];
         if (r.stack.length === 0) lines.push('  (empty)');
         for (const s of r.stack) lines.push(`  ${s.agent}.${s.playbook}  step ${s.step}  (${s.file}:${s.line})`);
         lines.push('variables:');

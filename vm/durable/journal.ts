@@ -10,7 +10,8 @@ export const JOURNAL_FORMAT: EnvelopeKind = { magic: 'PBJN', label: 'journal', v
 export const JOURNAL_HEADER_SIZE = 16;
 
 export type JournalRecord =
-  | { t: 'start'; runId: string; programSha: string; at: string }
+  /** First record: the run's identity and the host settings `pb resume` reuses. */
+  | { t: 'start'; runId: string; programSha: string; at: string; host: Record<string, Value> }
   | { t: 'resume'; at: string; fromSeq: number }
   /** Output about to be written: [seq, text] pairs. */
   | { t: 'out'; lines: Array<[number, string]> }

@@ -40,6 +40,8 @@ export const NATIVES: readonly NativeSpec[] = Object.freeze([
   n('type', 1, 1, 'type name: null, bool, int, float, str, list, object'),
   n('json', 1, 1, 'JSON text of a value'),
   n('parse_json', 1, 1, 'value from JSON text'),
+  n('format', 2, 2, 'format(value, spec): Python format-spec mini-language, as in f"{x:.2f}"'),
+  n('repr', 1, 1, 'quoted text form of a value'),
 ]);
 
 export const NATIVE_COUNT = NATIVES.length;

@@ -60,6 +60,7 @@ export type OperandKind =
   | 'const' // index into the code object's constant pool
   | 'local' // frame slot; rendered with the local's name
   | 'name' // constant-pool index of a string naming agent state
+  | 'key' // constant-pool index of a string naming an object key (a.key)
   | 'target' // absolute instruction offset
   | 'count' // a small integer
   | 'call' // index into the code object's call-site table
@@ -109,7 +110,7 @@ export const OPCODES: Readonly<Record<Op, OpInfo>> = Object.freeze({
   [Op.BUILD_LIST]: info('BUILD_LIST', ['count'], -1, 1, 'pop n values into a list'),
   [Op.BUILD_OBJECT]: info('BUILD_OBJECT', ['count'], -1, 1, 'pop n key/value pairs into an object'),
   [Op.INDEX]: info('INDEX', [], 2, 1, 'a[b]'),
-  [Op.GET_ATTR]: info('GET_ATTR', ['name'], 1, 1, 'a.name'),
+  [Op.GET_ATTR]: info('GET_ATTR', ['key'], 1, 1, 'a.key'),
   [Op.FORMAT]: info('FORMAT', ['count'], -1, 1, 'pop n values and join them as text (f-strings)'),
   [Op.JUMP]: info('JUMP', ['target'], 0, 0, 'jump'),
   [Op.JUMP_IF_FALSE]: info('JUMP_IF_FALSE', ['target'], 1, 0, 'pop; jump when falsy'),

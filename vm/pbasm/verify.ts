@@ -68,6 +68,7 @@ function checkOperand(kind: OperandKind, v: number | undefined, co: CodeObject):
   const limit: Record<OperandKind, number> = {
     const: co.consts.length,
     name: co.consts.length,
+    key: co.consts.length,
     local: co.locals.length,
     target: co.code.length + 1,
     count: 1 << 20,
@@ -77,6 +78,6 @@ function checkOperand(kind: OperandKind, v: number | undefined, co: CodeObject):
     step: co.steps.length,
   };
   if (v >= limit[kind]) return `${kind} operand ${v} out of range`;
-  if (kind === 'name' && typeof co.consts[v] !== 'string') return `name operand ${v} is not a string constant`;
+  if ((kind === 'name' || kind === 'key') && typeof co.consts[v] !== 'string') return `${kind} operand ${v} is not a string constant`;
   return undefined;
 }

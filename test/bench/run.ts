@@ -1,0 +1,218 @@
+// `npm run bench`: compile throughput, VM dispatch speed (against CPython in the same run),
+// snapshot cost, and journal overhead. Prints medians of several runs; figures go in the README.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileSource } from '../../compiler/compile.js';
+import { identifierFor } from '../../compiler/declarations.js';
+import { Op, OPCODES } from '../../vm/pbasm/opcodes.js';
+import type { CodeObject, Program } from '../../vm/pbasm/program.js';
+import { Machine } from '../../vm/machine.js';
+import { Runner } from '../../vm/runner.js';
+import { captureMachine, decodeSnapshot, encodeSnapshot, restoreMachine } from '../../vm/durable/snapshot.js';
+import { runProgram } from '../../src/run.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..', '..'); // dist/test/bench → repo root
+const corpusDir = join(repo, '..', 'shared', 'corpus', 'playbooks-ai');
+const only = process.argv.slice(2);
+const want = (name: string) => only.length === 0 || only.includes(name);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function time<T>(f: () => T): [number, T] {
+  const t0 = performance.now();
+  const r = f();
+  return [performance.now() - t0, r];
+}
+
+function compileOrThrow(text: string, path: string): Program {
+  const r = compileSource(text, path);
+  if (!r.program) throw new Error(`${path}: ${r.diagnostics.map((d) => d.message).join('; ')}`);
+  return r.program;
+}
+
+const report: string[] = [];
+const say = (line: string) => {
+  report.push(line);
+  process.stdout.write(`${line}\n`);
+};
+
+function corpusFiles(): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const walk = (d: string) => {
+    for (const f of readdirSync(d).sort()) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith('.pb')) out.push([relative(repo, p), readFileSync(p, 'utf8')]);
+    }
+  };
+  walk(corpusDir);
+  return out;
+}
+
+/** A large program made of copies of the corpus programs, agents renamed so every name is unique. */
+function generatedProgram(files: Array<[string, string]>, minLines: number): string {
+  const chunks: string[] = [];
+  let lines = 0;
+  let copy = 0;
+  while (lines < minLines) {
+    for (const [, text] of files) {
+      if (/```python|!import/.test(text)) continue;
+      let body = text.replace(/^---[\s\S]*?\n---\n/, '');
+      const titles = [...body.matchAll(/^# (.+)$/gm)].map((m) => m[1]!.trim());
+      if (titles.length === 0) continue;
+      body = body.replace(/^# (.+?)\s*$/gm, (_m, t: string) => `# ${t} C${copy}`);
+      for (const ident of new Set(titles.map(identifierFor))) {
+        body = body.replace(new RegExp(`\\b${escapeRe(ident)}\\.`, 'g'), `${ident}C${copy}.`);
+      }
+      chunks.push(body);
+      lines += body.split('\n').length;
+      copy++;
+      if (lines >= minLines) break;
+    }
+  }
+  return chunks.join('\n');
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function benchCompile(): void {
+  const files = corpusFiles();
+  const bytes = files.reduce((n, [, t]) => n + Buffer.byteLength(t), 0);
+  for (let i = 0; i < 10; i++) for (const [p, t] of files) compileSource(t, p);
+  const runs: number[] = [];
+  for (let i = 0; i < 21; i++) runs.push(time(() => files.forEach(([p, t]) => compileSource(t, p)))[0]);
+  const corpusMs = median(runs);
+  say(`compile: corpus ${files.length} programs, ${(bytes / 1024).toFixed(1)} KiB: median ${corpusMs.toFixed(1)} ms (${(bytes / 1e6 / (corpusMs / 1000)).toFixed(2)} MB/s), 0 tokens  [target < 100 ms]`);
+
+  const big = generatedProgram(files, 50_000);
+  const bigBytes = Buffer.byteLength(big);
+  const bigLines = big.split('\n').length;
+  const check = compileSource(big, 'generated.pb');
+  if (check.errorCount) throw new Error(`generated program has errors: ${check.diagnostics.find((d) => d.severity === 'error')?.message}`);
+  const bigRuns: number[] = [];
+  for (let i = 0; i < 7; i++) bigRuns.push(time(() => compileSource(big, 'generated.pb'))[0]);
+  const ms = median(bigRuns);
+  say(
+    `compile: generated program ${bigLines} lines, ${(bigBytes / 1e6).toFixed(2)} MB: median ${ms.toFixed(0)} ms = ${(bigBytes / 1e6 / (ms / 1000)).toFixed(2)} MB/s, ${Math.round(bigLines / (ms / 1000)).toLocaleString('en')} lines/s  [target >= 5 MB/s]`,
+  );
+}
+
+/** Instructions per iteration of the program's only While loop (from JUMP back-edge to its target). */
+function loopInstructions(code: CodeObject): number {
+  for (let pc = 0; pc < code.code.length; pc += 1 + OPCODES[code.code[pc] as Op].operands.length) {
+    if (code.code[pc] === Op.JUMP && code.code[pc + 1]! < pc) {
+      let n = 0;
+      for (let q = code.code[pc + 1]!; q <= pc; q += 1 + OPCODES[code.code[q] as Op].operands.length) n++;
+      return n;
+    }
+  }
+  throw new Error('no loop');
+}
+
+function benchDispatch(): void {
+  const N = 2_000_000;
+  const src = `# Loop\n## Main\n### Steps\n- i = 0\n- total = 0\n- While i < ${N}\n  - total = total + i\n  - i = i + 1\n- Return total\n`;
+  const program = compileOrThrow(src, 'loop.pb');
+  const code = program.agents[0]!.playbooks[0]!;
+  const perIter = loopInstructions(code);
+  const instructions = perIter * N;
+  const runOnce = () => {
+    const m = new Machine(program);
+    const r = m.run();
+    if (r.kind !== 'end' || r.value !== (N * (N - 1)) / 2) throw new Error(`wrong loop result ${JSON.stringify(r)}`);
+  };
+  runOnce();
+  const ours: number[] = [];
+  for (let i = 0; i < 7; i++) ours.push(time(runOnce)[0]);
+  const ms = median(ours);
+  const py = `import time\nN=${N}\nbest=[]\nfor _ in range(5):\n  t=time.perf_counter()\n  i=0\n  total=0\n  while i < N:\n    total = total + i\n    i = i + 1\n  best.append(time.perf_counter()-t)\nbest.sort()\nprint(best[2]*1000)\n`;
+  let pyMs = NaN;
+  try {
+    pyMs = Number(execFileSync('python3', ['-c', py], { encoding: 'utf8' }).trim());
+  } catch {
+    // python3 missing: report ours only.
+  }
+  say(
+    `vm: While loop, ${N.toLocaleString('en')} iterations x ${perIter} instructions = ${(instructions / 1e6).toFixed(0)} M instructions: median ${ms.toFixed(0)} ms = ${(instructions / 1e6 / (ms / 1000)).toFixed(0)} M instr/s  [target >= 50 M/s]`,
+  );
+  if (!Number.isNaN(pyMs)) say(`vm: same loop in CPython (python3, same run): median ${pyMs.toFixed(0)} ms; pbvm is ${(pyMs / ms).toFixed(2)}x CPython's speed`);
+}
+
+function benchSnapshot(): void {
+  // 100 frames deep, each with 100 locals: 10,000 variables; the innermost frame waits on an Ask.
+  const locals = Array.from({ length: 100 }, (_, i) => `  - v${i} = n * ${i} + ${i}`).join('\n');
+  const src = `# Deep\n## Main\n### Steps\n- Deep(99)\n\n## Deep($n)\n### Steps\n- If $n > 1\n${locals}\n  - Deep($n - 1)\n- Ask user for $answer\n`;
+  const program = compileOrThrow(src, 'deep.pb');
+  const m = new Machine(program);
+  const effect = m.run();
+  if (effect.kind !== 'ask' || m.frames.length !== 100) throw new Error(`expected 100 frames waiting on ask, got ${m.frames.length}`);
+  const variables = m.frames.reduce((n, f) => n + f.locals.filter((v) => v !== undefined).length, 0);
+  const snap = () => encodeSnapshot({ programSha: 'x', machine: captureMachine(m), journalRecords: 0, takenAt: '', host: {} });
+  let bytes = snap();
+  for (let i = 0; i < 20; i++) bytes = snap();
+  const enc: number[] = [];
+  const dec: number[] = [];
+  for (let i = 0; i < 31; i++) {
+    enc.push(time(snap)[0]);
+    dec.push(time(() => restoreMachine(program, decodeSnapshot(bytes).machine))[0]);
+  }
+  say(
+    `snapshot: ${m.frames.length} frames, ${variables.toLocaleString('en')} variables: ${(bytes.length / 1024).toFixed(0)} KiB; snapshot median ${median(enc).toFixed(2)} ms, restore median ${median(dec).toFixed(2)} ms  [target <= 5 ms each]`,
+  );
+}
+
+async function benchJournal(): Promise<void> {
+  const src = `# Journal\n## Main\n### Steps\n- For each i in range(100000)\n  - If i % 100 == 0\n    - Say f"line {i}"\n`;
+  const program = compileOrThrow(src, 'journal.pb');
+  const sink = { writeLines: (_lines: string[]) => {}, readLine: async () => null };
+  const plain = async () => {
+    const r = await new Runner(new Machine(program), { io: sink }).run();
+    if (r.status !== 'finished') throw new Error('journal bench failed');
+  };
+  const root = mkdtempSync(join(tmpdir(), 'pbvm-bench-'));
+  let k = 0;
+  const durable = async () => {
+    const r = await runProgram(program, { io: sink, state: join(root, `run${k++}`) });
+    if (r.outcome.status !== 'finished') throw new Error('journal bench failed');
+  };
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await plain();
+    await durable();
+  }
+  for (let i = 0; i < 15; i++) {
+    let t = performance.now();
+    await plain();
+    a.push(performance.now() - t);
+    t = performance.now();
+    await durable();
+    b.push(performance.now() - t);
+  }
+  rmSync(root, { recursive: true, force: true });
+  const steps = new Machine(program);
+  await new Runner(steps, { io: sink }).run();
+  const ma = median(a);
+  const mb = median(b);
+  say(
+    `journal: ${steps.steps.toLocaleString('en')}-step program saying 1 line per 100 steps: without --state ${ma.toFixed(2)} ms, with --state ${mb.toFixed(2)} ms (+${(((mb - ma) / ma) * 100).toFixed(1)}%; fixed cost of creating the state dir included)  [target <= 15%]`,
+  );
+}
+
+async function main(): Promise<void> {
+  say(`pbvm bench (node ${process.version}, ${new Date().toISOString().slice(0, 10)})`);
+  if (want('compile')) benchCompile();
+  if (want('vm')) benchDispatch();
+  if (want('snapshot')) benchSnapshot();
+  if (want('journal')) await benchJournal();
+}
+
+await main();

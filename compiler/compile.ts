@@ -31,14 +31,23 @@ export interface CompileResult {
 export function compileSource(text: string, path: string, options: CompileOptions = {}): CompileResult {
   const loaded = loadSource(path, text, options.host);
   const diagnostics: Diagnostic[] = [...loaded.diagnostics];
+  const lineCache = new Map<string, string[]>();
   const sources: SourceLookup = {
     lineText(file, line) {
-      const f = loaded.files.find((x) => x.path === file);
-      return f?.text.split(/\r\n|\r|\n/)[line - 1];
+      let lines = lineCache.get(file);
+      if (!lines) {
+        const f = loaded.files.find((x) => x.path === file);
+        if (!f) return undefined;
+        lines = f.text.split(/\r\n|\r|\n/);
+        lineCache.set(file, lines);
+      }
+      return lines[line - 1];
     },
   };
+  const map = loaded.lineMap;
   const locate = (pos: Pos): { file: number; line: number } => {
-    const entry = loaded.lineMap[pos.line - 1] ?? loaded.lineMap[loaded.lineMap.length - 1] ?? [0, 1];
+    if (!map) return { file: 0, line: pos.line };
+    const entry = map[pos.line - 1] ?? map[map.length - 1] ?? [0, 1];
     return { file: entry[0], line: entry[1] };
   };
   const add = (severity: 'error' | 'warning', code: string, message: string, pos: Pos) => {

@@ -67,10 +67,14 @@ export function buildDeclarations(cst: CstNode, report: Reporter, defaultAgentNa
     for (const s2 of orphanPlaybooks) agent.playbooks.push(buildPlaybook(s2, agent, report));
     agents.push(agent);
   }
+  const preamble = kids(cst, 'block');
+  const preambleFences = agents.length === 0 ? preamble.filter((b) => toks(b, 'Fence').length > 0) : [];
   for (const s1 of kids(cst, 'section1')) {
     const h = toks(s1, 'Heading1')[0]!;
     const hp = h.payload as HeadingPayload;
     const agent = newAgent(hp.text, tokPos(h, hp.textCol, hp.text.length));
+    // Code blocks above the first "# Agent" belong to it (prose there is a file comment).
+    if (agents.length === 0 && preambleFences.length) collectBlocks(preambleFences, agent, undefined, report, false);
     collectBlocks(kids(s1, 'block'), agent, undefined, report, true);
     for (const s3 of kids(s1, 'section3')) misplacedSection(s3, agent, report);
     for (const s2 of kids(s1, 'section2')) agent.playbooks.push(buildPlaybook(s2, agent, report));
@@ -97,6 +101,8 @@ function collectBlocks(blocks: CstNode[], agent: AgentDraft, playbook: PlaybookD
   const target = playbook ?? agent;
   const desc: string[] = target.description ? [target.description] : [];
   let openKey: { key: string; indent: number } | undefined;
+  /** Until the first line of prose, any `Key: value` line is metadata; after it, only lowercase keys are. */
+  let leading = !target.description;
   for (const b of blocks) {
     const text = toks(b, 'Text')[0];
     const fence = toks(b, 'Fence')[0];
@@ -111,12 +117,13 @@ function collectBlocks(blocks: CstNode[], agent: AgentDraft, playbook: PlaybookD
         target.metadata[openKey.key] = obj;
         continue;
       }
-      if (meta && tp.indent === 0) {
+      if (meta && tp.indent === 0 && (leading || /^[a-z][a-z0-9_-]*$/.test(meta[1]!))) {
         target.metadata[meta[1]!] = parseScalar(meta[2] ?? '');
         openKey = meta[2] ? undefined : { key: meta[1]!, indent: tp.indent };
         continue;
       }
       openKey = undefined;
+      leading = false;
       if (describe) desc.push(tp.text);
     } else if (fence) {
       openKey = undefined;

@@ -20,14 +20,22 @@ export class Emitter {
     for (const p of params) this.local(p);
   }
 
-  emit(op: Op, ...operands: number[]): number {
-    const info = OPCODES[op];
-    if (operands.length !== info.operands.length) {
-      throw new Error(`internal: ${info.name} takes ${info.operands.length} operands, got ${operands.length}`);
-    }
+  emit(op: Op, a?: number, b?: number): number {
+    const want = OPCODES[op].operands.length;
+    const given = a === undefined ? 0 : b === undefined ? 1 : 2;
+    if (given !== want) throw new Error(`internal: ${OPCODES[op].name} takes ${want} operands, got ${given}`);
     const pc = this.code.length;
-    this.code.push(op, ...operands);
-    for (let i = 0; i <= operands.length; i++) this.stepOf.push(this.currentStep);
+    const step = this.currentStep;
+    this.code.push(op);
+    this.stepOf.push(step);
+    if (a !== undefined) {
+      this.code.push(a);
+      this.stepOf.push(step);
+      if (b !== undefined) {
+        this.code.push(b);
+        this.stepOf.push(step);
+      }
+    }
     return pc;
   }
 

@@ -11,8 +11,8 @@ export interface SourceHost {
 
 export interface LoadedSource {
   text: string;
-  /** For each line of `text` (0-based index): [file index, 1-based line]. */
-  lineMap: Array<[number, number]>;
+  /** For each line of `text` (0-based index): [file index, 1-based line]; absent when nothing was imported (line n is line n of the entry file). */
+  lineMap?: Array<[number, number]>;
   files: { path: string; text: string }[];
   diagnostics: Diagnostic[];
 }
@@ -22,6 +22,8 @@ const FENCE = /^[ \t]*(`{3,}|~{3,})/;
 const MAX_IMPORT_DEPTH = 16;
 
 export function loadSource(path: string, text: string, host?: SourceHost): LoadedSource {
+  // Most programs import nothing: skip the line-by-line copy and map.
+  if (text.indexOf('!import') < 0) return { text, files: [{ path, text }], diagnostics: [] };
   const files: { path: string; text: string }[] = [];
   const out: string[] = [];
   const lineMap: Array<[number, number]> = [];

@@ -212,7 +212,7 @@ export class Lowerer {
       }
       case 'foreach': {
         this.beginStep(s, 'foreach');
-        this.value(s.iterable, 'value');
+        this.value(s.iterable, 'list');
         const it = e.hiddenLocal('iter');
         e.emit(Op.ITER, it);
         const top = e.pc;
@@ -258,13 +258,26 @@ export class Lowerer {
 
   /** $state names and known locals that a natural-language text refers to. */
   private mentions(text: string): string[] {
-    const out = new Set<string>();
-    const locals = this.e.locals;
-    for (const m of text.matchAll(/(\$?)([A-Za-z_][A-Za-z0-9_]*)/g)) {
-      if (m[1]) out.add(`$${m[2]}`);
-      else if (locals.includes(m[2]!)) out.add(m[2]!);
+    const out: string[] = [];
+    if (text.indexOf('$') >= 0) {
+      for (const m of text.matchAll(/\$[A-Za-z_][A-Za-z0-9_]*/g)) if (!out.includes(m[0])) out.push(m[0]);
     }
-    return [...out];
+    const locals = this.e.locals;
+    for (let i = 0; i < locals.length; i++) {
+      const name = locals[i]!;
+      if (name.charCodeAt(0) === 37 /* % hidden */) continue;
+      let at = text.indexOf(name);
+      while (at >= 0) {
+        const before = at > 0 ? text.charCodeAt(at - 1) : 32;
+        const after = at + name.length < text.length ? text.charCodeAt(at + name.length) : 32;
+        if (!isWordChar(before) && before !== 36 && !isWordChar(after)) {
+          out.push(name);
+          break;
+        }
+        at = text.indexOf(name, at + 1);
+      }
+    }
+    return out;
   }
 
   expr(x: Expr): void {
@@ -375,6 +388,10 @@ export class Lowerer {
         return;
     }
   }
+}
+
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
 function askPrompt(name: string): string {

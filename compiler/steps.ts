@@ -7,8 +7,12 @@ import { ExprError, namesRead, splitInterpolation, toExpr } from './expr-ast.js'
 import type { PlaybookDraft, RawStep, Reporter } from './declarations.js';
 import type { Symbols } from './symbols.js';
 
-/** How strictly an operand's bare names must be known before it is read as code. */
-type Mode = 'code' | 'strict';
+/**
+ * What happens when an operand parses as an expression but names a variable that is not
+ * known there: 'quiet' reads it as natural language ("If done", "Return valid");
+ * 'warn' does the same but says so, for forms that look like code ("$x = price * qty").
+ */
+type Mode = 'warn' | 'quiet';
 
 export interface StateUse {
   name: string;
@@ -61,7 +65,7 @@ export class StepBuilder {
           return;
         }
         if (form.form === 'elif') {
-          const cond = this.operand(form.cond, item, 'strict');
+          const cond = this.operand(form.cond, item, 'quiet');
           if (item.children.length === 0) this.report.warning('empty-branch', `'${firstWord(item.text)}' has no nested steps`, base.pos);
           chain.branches.push({ step: base, cond, body: this.build(item.children, id) });
         } else {
@@ -89,20 +93,23 @@ export class StepBuilder {
     switch (form.form) {
       case 'if':
         if (!hasBody) return this.nl(item, base, 'step');
-        return { ...base, kind: 'if', branches: [{ step: base, cond: this.operand(form.cond, item, 'strict'), body: this.build(item.children, base.id) }] };
+        return { ...base, kind: 'if', branches: [{ step: base, cond: this.operand(form.cond, item, 'quiet'), body: this.build(item.children, base.id) }] };
       case 'while':
       case 'until':
         if (!hasBody) return this.nl(item, base, 'step');
-        return { ...base, kind: form.form, cond: this.operand(form.cond, item, 'strict'), body: this.build(item.children, base.id) };
+        return { ...base, kind: form.form, cond: this.operand(form.cond, item, 'quiet'), body: this.build(item.children, base.id) };
       case 'foreach': {
         if (!hasBody) return this.nl(item, base, 'step');
-        const iterable = this.operand(form.iterable, item, 'strict');
+        const iterable: Operand = form.nlList
+          ? { k: 'nl', text: form.iterable.text, pos: { line: item.line, col: item.col, length: Math.max(1, firstLine(item.text).length) } }
+          : this.operand(form.iterable, item, 'quiet');
+        if (form.nlList) this.mention(item.text);
         const variable = this.target(form.variable, item);
         return { ...base, kind: 'foreach', variable, iterable, body: this.build(item.children, base.id) };
       }
       case 'return':
         this.noBody(item, base, 'Return');
-        return { ...base, kind: 'return', value: form.value ? this.operand(form.value, item, 'strict') : undefined };
+        return { ...base, kind: 'return', value: form.value ? this.operand(form.value, item, 'quiet') : undefined };
       case 'end':
         this.noBody(item, base, 'End program');
         return { ...base, kind: 'end' };
@@ -120,14 +127,14 @@ export class StepBuilder {
         this.noBody(item, base, 'Ask');
         return { ...base, kind: 'ask', targets: form.vars.map((v) => this.target(v, item)) };
       case 'assign': {
-        const value = this.operand(form.value, item, form.style === 'is' ? 'strict' : 'code');
+        const value = this.operand(form.value, item, form.style === 'is' ? 'quiet' : 'warn');
         // "user is happy" is a sentence, not an assignment: the 'is' form needs a code right side.
         if (value.k === 'nl' && form.style === 'is') return this.nl(item, base, 'step');
         this.noBody(item, base, 'an assignment');
         return { ...base, kind: 'assign', target: this.target(form.target, item), value };
       }
       case 'call': {
-        const op = this.operand(form.call, item, 'code');
+        const op = this.operand(form.call, item, 'warn');
         if (op.k === 'expr' && op.expr.k === 'call') {
           this.noBody(item, base, 'a call');
           return { ...base, kind: 'call', call: op.expr };
@@ -148,11 +155,19 @@ export class StepBuilder {
 
   private nl(item: RawStep, base: StepBase, nlKind: 'step' | 'say' | 'ask'): Stmt {
     this.mention(item.text);
+    if (item.children.length > 0 && /^(?:for|repeat|loop|iterate)\b/i.test(item.text)) {
+      this.report.warning(
+        'nl-loop',
+        `this step looks like a loop but is not one of the loop forms (While, Until, For each $x in ...); its nested steps run at most once, if the model decides they apply`,
+        base.pos,
+      );
+    }
     return { ...base, kind: 'nl', nlKind, body: item.children.length ? this.build(item.children, base.id) : [] };
   }
 
   /** NL text may set any $var it mentions (the model has a set-variable tool). */
   private mention(text: string): void {
+    if (text.indexOf('$') < 0) return;
     for (const m of text.matchAll(STATE_MENTION)) this.facts.stateWrites.add(m[1]!);
   }
 
@@ -175,21 +190,53 @@ export class StepBuilder {
     try {
       expr = toExpr(p.text, this.mapper(item, p.offset));
     } catch (e) {
-      if (e instanceof ExprError) return nl();
-      throw e;
+      if (!(e instanceof ExprError)) throw e;
+      // A sentence-ending period after code ("Say "hi".", "$x = 5.") is not part of it.
+      if (!p.text.endsWith('.') || p.text.endsWith('..')) return nl();
+      try {
+        expr = toExpr(p.text.slice(0, -1), this.mapper(item, p.offset));
+      } catch (e2) {
+        if (e2 instanceof ExprError) return nl();
+        throw e2;
+      }
     }
-    return this.accept(expr, mode) ? { k: 'expr', expr } : nl();
+    const unknown = this.unknownNames(expr);
+    if (unknown.length > 0) {
+      if (mode === 'warn') {
+        const names = unknown.map((u) => `'${u.name}'`).join(', ');
+        this.report.warning(
+          'nl-fallback',
+          `${names} ${unknown.length === 1 ? 'is not a known variable' : 'are not known variables'} here, so this is read as natural language for the model`,
+          unknown[0]!.pos,
+        );
+      }
+      return nl();
+    }
+    this.accept(expr);
+    return { k: 'expr', expr };
+  }
+
+  /** Bare names an expression reads that are not parameters or earlier locals. */
+  private unknownNames(expr: Expr): StateUse[] {
+    const names = { bare: [] as StateUse[], state: [] as StateUse[] };
+    namesRead(expr, names);
+    return names.bare.filter((n) => !this.known.has(n.name));
   }
 
   private sayOperand(p: Part, item: RawStep): Operand {
-    const op = this.operand(p, item, 'strict');
+    const op = this.operand(p, item, 'quiet');
     if (op.k === 'expr' && op.expr.k === 'lit' && typeof op.expr.value === 'string' && op.expr.value.includes('{')) {
       // Say "Hello {$name}" interpolates, like an f-string.
       try {
         const quoteOffset = p.offset + 1;
         const parts = splitInterpolation(op.expr.value, 0, this.mapper(item, quoteOffset), false);
         const expr: Expr = { k: 'fstr', parts, pos: op.expr.pos };
-        if (this.accept(expr, 'strict')) return { k: 'expr', expr };
+        const unknown = this.unknownNames(expr);
+        if (unknown.length === 0) {
+          this.accept(expr);
+          return { k: 'expr', expr };
+        }
+        this.report.warning('unknown-interpolation', `'${unknown[0]!.name}' is not a known variable here, so '{${unknown[0]!.name}}' is printed as written`, unknown[0]!.pos);
       } catch (e) {
         if (!(e instanceof ExprError)) throw e;
       }
@@ -201,18 +248,12 @@ export class StepBuilder {
     return (o: number, l: number): Pos => ({ line: item.line, col: item.col + offset + o, length: Math.max(1, l) });
   }
 
-  /** Checks names and calls; returns false when the expression should be read as prose instead. */
-  private accept(expr: Expr, mode: Mode): boolean {
+  /** Records the $state reads of an expression read as code and checks its calls. */
+  private accept(expr: Expr): void {
     const names = { bare: [] as StateUse[], state: [] as StateUse[] };
     namesRead(expr, names);
-    const unknown = names.bare.filter((n) => !this.known.has(n.name));
-    if (unknown.length > 0 && mode === 'strict') return false;
     for (const s of names.state) if (!this.params.has(s.name)) this.facts.stateReads.push(s);
-    for (const u of unknown) {
-      this.report.warning('read-before-write', `'${u.name}' is read before it is assigned in playbook '${this.pb.name}'`, u.pos);
-    }
     this.checkCalls(expr);
-    return true;
   }
 
   private checkCalls(e: Expr): void {

@@ -22,7 +22,8 @@ export type StepForm =
   | { form: 'else'; inline?: Part }
   | { form: 'while'; cond: Part }
   | { form: 'until'; cond: Part }
-  | { form: 'foreach'; variable: VarRef; iterable: Part }
+  /** `nlList`: "For each aspect" — no `in <expr>`; the model supplies the items. */
+  | { form: 'foreach'; variable: VarRef; iterable: Part; nlList?: boolean }
   | { form: 'return'; value?: Part }
   | { form: 'end' }
   | { form: 'break' }
@@ -35,7 +36,7 @@ export type StepForm =
 
 const LEADING_WORDS = new Set([
   'if', 'else', 'elif', 'otherwise', 'while', 'until', 'for', 'return', 'end', 'exit', 'quit',
-  'break', 'continue', 'say', 'ask', 'set', 'call', 'repeat',
+  'break', 'continue', 'say', 'ask', 'set', 'call', 'repeat', 'or',
 ]);
 
 function part(text: string, whole: string, from: number): Part {
@@ -51,12 +52,13 @@ function stripColon(p: Part): { part: Part; colon: boolean } {
 }
 
 const RE = {
-  elif: /^(?:else[ \t]*if|elif|elseif|otherwise[ \t]*,?[ \t]*if|or[ \t]+else[ \t]+if)\b[ \t]*,?(.*)$/i,
+  elif: /^(?:else[ \t]*,?[ \t]*if|elif|elseif|otherwise[ \t]*,?[ \t]*if|or[ \t]+else[ \t]*,?[ \t]+if)\b[ \t]*,?(.*)$/i,
   else: /^(?:else|otherwise)\b[ \t]*[,:]?[ \t]*(.*)$/i,
   if: /^if\b[ \t]*(.*)$/i,
   while: /^while\b[ \t]*(.*)$/i,
   until: /^(?:repeat[ \t]+)?until\b[ \t]*(.*)$/i,
   foreach: /^for[ \t]+(?:each[ \t]+|every[ \t]+)?(\$?[A-Za-z_][A-Za-z0-9_]*)[ \t]+in[ \t]+(.+)$/i,
+  foreachNL: /^for[ \t]+(?:each|every|all)[ \t]+(?:of[ \t]+the[ \t]+|the[ \t]+)?(\$?[A-Za-z_][A-Za-z0-9_]*)\b(.*)$/i,
   return: /^return\b[ \t]*(.*)$/i,
   end: /^(?:end|exit|quit)[ \t]+(?:the[ \t]+)?(?:program|conversation)[ \t]*\.?$/i,
   break: /^break(?:[ \t]+(?:out[ \t]+)?(?:of[ \t]+)?(?:the[ \t]+)?loop)?[ \t]*\.?$/i,
@@ -155,6 +157,10 @@ function recognizeKeywordForm(text: string, word: string): StepForm | undefined 
         const v = variable(m[1]!, text, 3);
         const iterable = stripColon(part(m[2]!, text, v.offset + m[1]!.length)).part;
         return { form: 'foreach', variable: v, iterable };
+      }
+      if ((m = RE.foreachNL.exec(text))) {
+        const v = variable(m[1]!, text, 3);
+        return { form: 'foreach', variable: v, iterable: stripColon({ text, offset: 0 }).part, nlList: true };
       }
       return undefined;
     case 'return':

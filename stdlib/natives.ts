@@ -13,6 +13,7 @@ import {
   truthy,
   typeName,
   VMTypeError,
+  VMValueError,
   type RuntimeValue,
 } from '../vm/values.js';
 
@@ -37,7 +38,7 @@ function toNumber(v: RuntimeValue, fn: string, integer: boolean): number {
   if (typeof v === 'string') {
     const t = v.trim().replace(/_/g, '');
     const ok = integer ? /^[+-]?\d+$/.test(t) : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)$/i.test(t);
-    if (!ok) throw new VMTypeError(`invalid literal for ${fn}(): ${JSON.stringify(v)}`);
+    if (!ok) throw new VMValueError(`invalid literal for ${fn}(): ${JSON.stringify(v)}`);
     return integer ? parseInt(t, 10) : Number(t.replace(/^([+-]?)inf(inity)?$/i, '$1Infinity'));
   }
   throw new VMTypeError(`${fn}() argument must be a string or a number, not ${typeName(v)}`);
@@ -48,7 +49,7 @@ function extremum(args: RuntimeValue[], fn: 'min' | 'max'): RuntimeValue {
   if (items.length === 0) throw new VMTypeError(`${fn}() of an empty sequence`);
   let best: RuntimeValue = items[0]!;
   for (const x of items.slice(1)) {
-    const c = compare(x, best, fn);
+    const c = compare(x, best, '<');
     if (fn === 'min' ? c < 0 : c > 0) best = x;
   }
   return best;
@@ -93,7 +94,7 @@ const IMPL: Record<string, Native> = {
     if (count > 10_000_000) throw new VMTypeError(`range() of ${count} items is too large`);
     return Array.from({ length: count }, (_, i) => start + i * step);
   },
-  sorted: ([v]) => iterate(v!).sort((a, b) => compare(a, b, 'sorted')),
+  sorted: ([v]) => iterate(v!).sort((a, b) => compare(a, b, '<')),
   reversed: ([v]) => (typeof v === 'string' ? Array.from(v).reverse().join('') : iterate(v!).reverse()),
   keys: ([v]) => {
     if (!isObject(v!)) throw new VMTypeError(`keys() expects an object, got ${typeName(v)}`);

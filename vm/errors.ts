@@ -15,6 +15,9 @@ export interface StackEntry {
 export type RuntimeErrorCode =
   | 'undefined-variable'
   | 'type-error'
+  | 'index-error'
+  | 'key-error'
+  | 'value-error'
   | 'division-by-zero'
   | 'foreign-call'
   | 'step-budget'
@@ -49,7 +52,25 @@ export class PbRuntimeError extends Error {
     const lineText = fileIndex >= 0 ? program.sources[fileIndex]?.split(/\r\n|\r|\n/)[at.line - 1] : undefined;
     const head = `${at.file}:${at.line}:${at.col}: error: ${this.message}`;
     const frame = codeFrame(lineText, at.line, at.col, Math.max(1, (lineText?.length ?? 1) - at.col + 1));
-    const trace = [...this.stack_].reverse().map((s) => `  in ${s.agent}.${s.playbook} step ${s.step} (${s.file}:${s.line})`);
-    return `${head}${frame}\n${trace.join('\n')}`;
+    // Innermost first; runs of identical frames (deep recursion) collapse to one line and a count.
+    const lines: string[] = [];
+    let previous = '';
+    let repeats = 0;
+    const flush = () => {
+      if (repeats > 0) lines.push(`  ... (previous line repeated ${repeats} more time${repeats === 1 ? '' : 's'})`);
+      repeats = 0;
+    };
+    for (const s of [...this.stack_].reverse()) {
+      const line = `  in ${s.agent}.${s.playbook} step ${s.step} (${s.file}:${s.line})`;
+      if (line === previous) {
+        repeats++;
+        continue;
+      }
+      flush();
+      lines.push(line);
+      previous = line;
+    }
+    flush();
+    return `${head}${frame}\n${lines.join('\n')}`;
   }
 }

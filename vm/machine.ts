@@ -29,7 +29,10 @@ import {
   toText,
   truthy,
   typeName,
+  VMIndexError,
+  VMKeyError,
   VMTypeError,
+  VMValueError,
   VMZeroDivision,
   type RuntimeValue,
 } from './values.js';
@@ -565,6 +568,20 @@ export class Machine {
             break;
           }
           case Op.RETURN: {
+            // A state change in the playbook's last step still fires its triggers before the return.
+            if (this.stateDirty && this.triggers.length > 0 && !this.checkingTriggers) {
+              f.pc = pc;
+              this.sp = sp;
+              if (this.fireTriggers()) {
+                f = this.frames[this.frames.length - 1]!;
+                code = f.code.code;
+                consts = f.code.consts as RuntimeValue[];
+                locals = f.locals;
+                pc = f.pc;
+                sp = this.sp;
+                break;
+              }
+            }
             const value = stack[--sp]!;
             const done = this.frames.pop()!;
             for (let i = done.base; i < sp; i++) stack[i] = null;
@@ -634,6 +651,9 @@ export class Machine {
       if (err instanceof PbRuntimeError) throw err;
       if (err instanceof VMFault) throw new PbRuntimeError(err.code, err.message, this.callStack());
       if (err instanceof VMZeroDivision) throw new PbRuntimeError('division-by-zero', err.message, this.callStack());
+      if (err instanceof VMIndexError) throw new PbRuntimeError('index-error', err.message, this.callStack());
+      if (err instanceof VMKeyError) throw new PbRuntimeError('key-error', err.message, this.callStack());
+      if (err instanceof VMValueError) throw new PbRuntimeError('value-error', err.message, this.callStack());
       if (err instanceof VMTypeError) throw new PbRuntimeError('type-error', err.message, this.callStack());
       if (err instanceof RangeError) throw new PbRuntimeError('stack-overflow', `internal limit reached: ${err.message}`, this.callStack());
       throw err;

@@ -264,10 +264,7 @@ export class Runner {
         if (this.options.replayOnly) throw new ReplayEnd(effect);
         if (!model) {
           const what = effect.mode === 'cond' ? 'condition' : effect.mode === 'value' ? 'value' : 'step';
-          throw m.fail(
-            'needs-model',
-            `step ${effect.at.step} needs a model: "${effect.info.text}" is a natural-language ${what}; configure a model (ANTHROPIC_API_KEY) or run with --replay FILE`,
-          );
+          throw m.fail('needs-model', `step ${effect.at.step} is a natural-language ${what} and needs a model, but none is configured: ${effect.info.text}`);
         }
         const { value, record } = await model.perform(effect, m);
         this.journal({ t: 'model', seq: effect.seq, reply: record });

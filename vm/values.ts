@@ -25,6 +25,10 @@ export class LoopIter {
 export type RuntimeValue = Value | PlaybookRef | LoopIter | RuntimeValue[] | { [key: string]: RuntimeValue };
 
 export class VMTypeError extends Error {}
+/** Python's IndexError, KeyError and ValueError: distinct codes in runtime errors. */
+export class VMIndexError extends VMTypeError {}
+export class VMKeyError extends VMTypeError {}
+export class VMValueError extends VMTypeError {}
 
 export function typeName(v: RuntimeValue | undefined): string {
   if (v === null || v === undefined) return 'None';
@@ -171,13 +175,13 @@ export function index(obj: RuntimeValue, key: RuntimeValue): RuntimeValue {
   if (Array.isArray(obj) || typeof obj === 'string') {
     if (typeof key !== 'number' || !Number.isInteger(key)) throw new VMTypeError(`${typeName(obj)} indices must be integers, not ${typeName(key)}`);
     const i = key < 0 ? obj.length + key : key;
-    if (i < 0 || i >= obj.length) throw new VMTypeError(`index ${key} out of range (length ${obj.length})`);
+    if (i < 0 || i >= obj.length) throw new VMIndexError(`index ${key} out of range (length ${obj.length})`);
     return obj[i]!;
   }
   if (obj && typeof obj === 'object' && !(obj instanceof PlaybookRef) && !(obj instanceof LoopIter)) {
     const k = typeof key === 'string' ? key : typeof key === 'number' ? String(key) : undefined;
     if (k === undefined) throw new VMTypeError(`object keys are strings, not ${typeName(key)}`);
-    if (!Object.prototype.hasOwnProperty.call(obj, k)) throw new VMTypeError(`key ${JSON.stringify(k)} not found`);
+    if (!Object.prototype.hasOwnProperty.call(obj, k)) throw new VMKeyError(`key ${JSON.stringify(k)} not found`);
     return (obj as Record<string, RuntimeValue>)[k]!;
   }
   throw new VMTypeError(`'${typeName(obj)}' value is not subscriptable`);
@@ -185,7 +189,7 @@ export function index(obj: RuntimeValue, key: RuntimeValue): RuntimeValue {
 
 export function attr(obj: RuntimeValue, name: string): RuntimeValue {
   if (obj && typeof obj === 'object' && !Array.isArray(obj) && !(obj instanceof PlaybookRef) && !(obj instanceof LoopIter)) {
-    if (!Object.prototype.hasOwnProperty.call(obj, name)) throw new VMTypeError(`object has no key '${name}'`);
+    if (!Object.prototype.hasOwnProperty.call(obj, name)) throw new VMKeyError(`object has no key '${name}'`);
     return (obj as Record<string, RuntimeValue>)[name]!;
   }
   throw new VMTypeError(`'${typeName(obj)}' value has no attribute '${name}'`);

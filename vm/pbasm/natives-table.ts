@@ -37,7 +37,7 @@ export const NATIVES: readonly NativeSpec[] = Object.freeze([
   n('startswith', 2, 2, 'text starts with a prefix'),
   n('endswith', 2, 2, 'text ends with a suffix'),
   n('append', 2, 2, 'a new list with one value added at the end'),
-  n('type', 1, 1, 'type name: null, bool, int, float, str, list, object'),
+  n('type', 1, 1, 'type name: None, bool, int, float, str, list, object, playbook'),
   n('json', 1, 1, 'JSON text of a value'),
   n('parse_json', 1, 1, 'value from JSON text'),
   n('format', 2, 2, 'format(value, spec): Python format-spec mini-language, as in f"{x:.2f}"'),

@@ -68,8 +68,11 @@ export interface StepInfo {
   text: string;
 }
 
-/** step/say/ask: perform; value/return: compute a value; cond: decide; block: perform, then decide whether the nested steps run. */
-export type NLKind = 'step' | 'say' | 'ask' | 'value' | 'cond' | 'return' | 'block';
+/**
+ * step/say/ask: perform; value/return: compute a value; list: the items a For each loops
+ * over; cond: decide; block: perform, then decide whether the nested steps run.
+ */
+export type NLKind = 'step' | 'say' | 'ask' | 'value' | 'list' | 'cond' | 'return' | 'block';
 
 export interface NLInfo {
   kind: NLKind;

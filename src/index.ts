@@ -1,0 +1,13 @@
+// The public API of pbvm. Only the API is re-exported here.
+export { compileSource, COMPILER_VERSION, type CompileOptions, type CompileResult } from '../compiler/compile.js';
+export { formatDiagnostic, formatDiagnostics, type Diagnostic, type Severity } from '../compiler/diagnostics.js';
+export { disassemble } from '../compiler/disasm.js';
+export { encodeProgram, decodeProgram } from '../vm/pbasm/container.js';
+export { FormatError } from '../vm/pbasm/envelope.js';
+export type { Program, CodeObject, Value } from '../vm/pbasm/program.js';
+export { PbRuntimeError } from '../vm/errors.js';
+export type { RunnerIO, ModelHost, ToolHost, RunOutcome } from '../vm/runner.js';
+export { compileFile, loadProgram, LoadError } from './load-program.js';
+export { runProgram, resumeRun, inspectRun, StateError, type RunOptions, type ResumeOptions, type RunResult, type RunReport, type SyncPolicy } from './run.js';
+export { LocalDirRunStore, type RunStore } from './run-store.js';
+export { toolCall, type ToolCallContext } from './tools.js';

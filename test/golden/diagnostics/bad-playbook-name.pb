@@ -1,0 +1,9 @@
+# Numbers
+
+## 2nd attempt
+### Steps
+- Say "second"
+
+## Main
+### Steps
+- Say "hi"

@@ -1,0 +1,9 @@
+# Twice
+
+## Main
+### Steps
+- Say "one"
+### Notes
+- a note
+### Steps
+- Say "two"

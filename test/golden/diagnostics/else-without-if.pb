@@ -1,0 +1,10 @@
+# Brancher
+
+## Main
+### Steps
+- Say "start"
+- Else
+  - Say "orphan else"
+- Otherwise if $x > 1
+  - Say "orphan elif"
+- $x = 1

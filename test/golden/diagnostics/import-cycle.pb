@@ -1,0 +1,7 @@
+# Cycler
+
+## Main
+### Steps
+- Say "main"
+
+!import imports/cycle-a.md

@@ -1,0 +1,9 @@
+# Host
+
+## Main
+### Triggers
+- At the beginning
+### Steps
+- ImportedHelper(1)
+
+!import imports/bad-calls.md

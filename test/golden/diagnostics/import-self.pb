@@ -1,0 +1,7 @@
+# Selfie
+
+## Main
+### Steps
+- Say "main"
+
+!import imports/self.md

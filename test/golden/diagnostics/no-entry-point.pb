@@ -1,0 +1,9 @@
+# Idle
+
+## First
+### Steps
+- Say "one"
+
+## Second
+### Steps
+- Say "two"

@@ -1,0 +1,4 @@
+# Empty
+An agent with a description but no playbooks.
+
+model: claude

@@ -1,0 +1,7 @@
+# Callables
+
+## Main
+### Steps
+- $fns = [1, 2]
+- $r = $fns[0](1)
+- $s = "text"(2)

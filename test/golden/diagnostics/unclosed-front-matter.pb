@@ -1,0 +1,9 @@
+---
+title: Broken
+version: 1
+
+# Agent
+
+## Main
+### Steps
+- Say "hi"

@@ -1,0 +1,12 @@
+# Greeter
+
+## Greet($name)
+### Steps
+- Say "Hello {name}"
+
+## Main
+### Triggers
+- At the beginning
+### Steps
+- Gret("Ada")
+- $x = greet("Bob")

@@ -1,0 +1,8 @@
+# Hollow
+
+## Main
+### Steps
+
+## Other
+### Steps
+<!-- nothing yet -->

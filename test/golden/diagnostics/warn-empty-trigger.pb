@@ -1,0 +1,8 @@
+# Triggered
+
+## Main
+### Triggers
+- At the beginning
+-
+### Steps
+- Say "hi"

@@ -1,0 +1,9 @@
+# Texty
+
+## Main
+### Steps
+First greet the user.
+- Say "hello"
+
+Then say goodbye.
+- Say "bye"

@@ -1,0 +1,7 @@
+# Commenter
+
+## Main
+### Steps
+- Say "visible"
+- Say "also visible" <!-- this comment never ends
+- Say "hidden"

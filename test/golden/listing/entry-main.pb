@@ -1,0 +1,9 @@
+# Butler
+
+## Helper
+### Steps
+- Say "helping"
+
+## Main
+### Steps
+- Helper()

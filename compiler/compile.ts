@@ -10,6 +10,7 @@ import { buildDeclarations, BEGIN_TRIGGER, identifierFor, type AgentDraft, type 
 import { countErrors, sortDiagnostics, type Diagnostic, type SourceLookup } from './diagnostics.js';
 import { loadSource, type SourceHost } from './loader.js';
 import { Lowerer } from './lower.js';
+import { wellFormed } from './text.js';
 import { StepBuilder, type ProgramFacts } from './steps.js';
 import { Symbols, type SymbolOptions } from './symbols.js';
 
@@ -29,6 +30,9 @@ export interface CompileResult {
 }
 
 export function compileSource(text: string, path: string, options: CompileOptions = {}): CompileResult {
+  // Lone UTF-16 surrogates (possible through the API, never from a UTF-8 file) cannot be
+  // serialized; make the text well-formed first so what is compiled is what is stored.
+  text = wellFormed(text);
   const loaded = loadSource(path, text, options.host);
   const diagnostics: Diagnostic[] = [...loaded.diagnostics];
   const lineCache = new Map<string, string[]>();

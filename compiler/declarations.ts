@@ -4,8 +4,9 @@
 import type { CstNode, IToken } from 'chevrotain';
 import type { BulletPayload, FencePayload, FrontMatterPayload, HeadingPayload, TextPayload } from '../grammar/doc-tokens.js';
 import type { AgentDecl, CodeBlockDecl, ParamDecl, PlaybookDecl, Pos, TriggerDecl } from './ast.js';
-import { META_LINE, parseScalar, parseYamlBlock } from './metadata.js';
+import { META_LINE, parseScalar, parseYamlBlock, RESERVED_KEYS } from './metadata.js';
 import { ExprError, toExpr } from './expr-ast.js';
+import { wellFormed } from './text.js';
 import type { Value } from '../vm/pbasm/program.js';
 
 export interface RawStep {
@@ -109,7 +110,12 @@ function collectBlocks(blocks: CstNode[], agent: AgentDraft, playbook: PlaybookD
     const list = kids(b, 'list')[0];
     if (text) {
       const tp = text.payload as TextPayload;
-      const meta = describe ? META_LINE.exec(tp.text) : null;
+      let meta = describe ? META_LINE.exec(tp.text) : null;
+      if (meta && RESERVED_KEYS.has(meta[1]!)) {
+        report.warning('reserved-key', `metadata key '${meta[1]}' is reserved and ignored`, tokPos(text));
+        meta = null;
+        continue;
+      }
       if (openKey && tp.indent > openKey.indent && meta) {
         const cur = target.metadata[openKey.key];
         const obj = cur && typeof cur === 'object' && !Array.isArray(cur) ? cur : {};
@@ -385,13 +391,22 @@ function constantValue(text: string, pos: Pos, report: Reporter): Value | undefi
   try {
     const e = toExpr(text, () => pos);
     const v = fold(e);
-    if (v !== undefined) return v;
+    if (v !== undefined) return storable(v);
     report.error('non-constant-default', `default value '${text.trim()}' must be a constant (number, string, boolean, null, list or object)`, pos);
   } catch (e) {
     if (!(e instanceof ExprError)) throw e;
     report.error('bad-default', `default value '${text.trim()}' is not an expression: ${e.message}`, pos);
   }
   return undefined;
+}
+
+/** A value as it will read back from the container: no -0, no lone surrogates. */
+function storable(v: Value): Value {
+  if (typeof v === 'number') return v === 0 ? 0 : v;
+  if (typeof v === 'string') return wellFormed(v);
+  if (Array.isArray(v)) return v.map(storable);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [wellFormed(k), storable(x)]));
+  return v;
 }
 
 function fold(e: import('./ast.js').Expr): Value | undefined {
@@ -434,6 +449,10 @@ function codeBlock(fence: IToken, report: Reporter): CodeBlockDecl | undefined {
   if (!lang) return undefined;
   const pos = tokPos(fence);
   const exports = lang === 'python' ? pythonPlaybooks(fp.body) : scriptExports(fp.body);
+  for (const x of exports) {
+    const dup = x.params.find((p, i) => x.params.indexOf(p) !== i);
+    if (dup) report.error('duplicate-parameter', `duplicate parameter '${dup}' in ${lang} function '${x.name}'`, pos);
+  }
   if (lang === 'python') {
     const names = exports.map((e) => e.name).join(', ');
     report.warning(

@@ -1,6 +1,7 @@
 // Builds one code object. Every emit is checked against the opcode table, so the
 // encoder cannot drift from the disassembler or the VM.
 import { Op, OPCODES } from '../vm/pbasm/opcodes.js';
+import { wellFormed } from './text.js';
 import type { CallSite, CodeObject, NLInfo, StepInfo, Value } from '../vm/pbasm/program.js';
 
 export class Emitter {
@@ -54,6 +55,8 @@ export class Emitter {
   }
 
   constant(v: Value): number {
+    if (v === 0) v = 0; // -0 becomes 0 (msgpack and JSON have no negative zero)
+    else if (typeof v === 'string') v = wellFormed(v); // "\uD800" escapes cannot be stored
     const key = typeof v === 'string' ? `s${v}` : `j${JSON.stringify(v)}`;
     let i = this.constIndex.get(key);
     if (i === undefined) {

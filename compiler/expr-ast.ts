@@ -19,6 +19,7 @@ export class ExprError {
 }
 
 const MAX_NESTING = 64;
+const MAX_CHAIN = 256;
 
 /** Parses `text` into an Expr; throws ExprError (with an offset) when it is not one. */
 export function toExpr(text: string, at: PosMapper): Expr {
@@ -29,18 +30,34 @@ export function toExpr(text: string, at: PosMapper): Expr {
   return new Builder(text, at).expression(parsed.cst!.children.expression![0] as CstNode);
 }
 
-/** Offset where brackets first nest too deep (the parser is recursive), if they do. */
+/**
+ * Offset where the text nests too deep for the (recursive) parser, if it does: brackets
+ * beyond MAX_NESTING, or a run of prefix operators (- + not) beyond MAX_NESTING * 4.
+ * Quoted strings are skipped: their content cannot nest.
+ */
 function nestingProblem(text: string): number | undefined {
   let depth = 0;
+  let run = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 40 || c === 91 || c === 123) {
+    if (c === 34 || c === 39) {
+      // Skip a string literal (escapes included); an unterminated one ends the scan.
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== c) j += text.charCodeAt(j) === 92 ? 2 : 1;
+      i = j;
+      run = 0;
+    } else if (c === 40 || c === 91 || c === 123) {
       if (++depth > MAX_NESTING) return i;
-    } else if (c === 41 || c === 93 || c === 125) depth--;
-    else if (c === 45 || c === 43 || c === 110) {
-      // '-', '+', 'n'(ot): long unary chains also recurse; count them too.
-      if (++depth > MAX_NESTING * 4) return i;
-    }
+      run = 0;
+    } else if (c === 41 || c === 93 || c === 125) {
+      depth--;
+      run = 0;
+    } else if (c === 45 || c === 43) {
+      if (++run > MAX_NESTING * 4) return i;
+    } else if (c === 110 && text.startsWith('not', i) && !/[A-Za-z0-9_]/.test(text[i + 3] ?? ' ') && !/[A-Za-z0-9_]/.test(text[i - 1] ?? ' ')) {
+      if (++run > MAX_NESTING * 4) return i;
+      i += 2;
+    } else if (c !== 32 && c !== 9) run = 0;
   }
   return undefined;
 }
@@ -122,6 +139,8 @@ class Builder {
    */
   expression(n: CstNode): Expr {
     const operands = nodes(n.children, 'unary');
+    // Every binary operator adds a level to the tree the later passes walk recursively.
+    if (operands.length > MAX_CHAIN) throw new ExprError(`expression has more than ${MAX_CHAIN} operators`, 0);
     const ops = nodes(n.children, 'binaryOp').map((o) => {
       const c = o.children as Children;
       const t = tok(c, 'BinaryOperator');
@@ -177,6 +196,7 @@ class Builder {
     const c = n.children as Children;
     if (!c.member && !c.index && !c.callArgs) return acc;
     const ops: CstNode[] = [...nodes(c, 'member'), ...nodes(c, 'index'), ...nodes(c, 'callArgs')];
+    if (ops.length > MAX_CHAIN) throw new ExprError(`expression has a chain of more than ${MAX_CHAIN} calls, indexes or attributes`, 0);
     const withPos = ops.map((o) => ({ o, at: this.ext(o) }));
     withPos.sort((a, b) => a.at[0] - b.at[0]);
     const start = this.startOf(acc);

@@ -4,13 +4,16 @@ import type { Value } from '../vm/pbasm/program.js';
 
 export const META_LINE = /^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]+(.*?))?[ \t]*$/;
 
+/** Keys that would reach Object.prototype machinery rather than being plain data. */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
 export function parseScalar(raw: string): Value {
   const s = raw.trim();
   if (s === '') return null;
   if (/^(true|yes|on)$/i.test(s)) return true;
   if (/^(false|no|off)$/i.test(s)) return false;
   if (/^(null|none|~)$/i.test(s)) return null;
-  if (/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(s)) return Number(s);
+  if (/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(s)) return Number(s) || 0; // no -0: it does not survive msgpack
   if ((s.startsWith('"') && s.endsWith('"') && s.length >= 2) || (s.startsWith("'") && s.endsWith("'") && s.length >= 2)) {
     return s.slice(1, -1);
   }
@@ -38,6 +41,7 @@ export function parseYamlBlock(text: string): Record<string, Value> {
         continue;
       }
       const m = META_LINE.exec(body);
+      if (m && RESERVED_KEYS.has(m[1]!)) continue;
       if (m) {
         const obj = current && typeof current === 'object' && !Array.isArray(current) ? current : {};
         obj[m[1]!] = parseScalar(m[2] ?? '');
@@ -46,7 +50,7 @@ export function parseYamlBlock(text: string): Record<string, Value> {
       }
     }
     const m = META_LINE.exec(body);
-    if (m) {
+    if (m && !RESERVED_KEYS.has(m[1]!)) {
       out[m[1]!] = parseScalar(m[2] ?? '');
       openKey = m[2] ? undefined : m[1]!;
       openIndent = indent;

@@ -34,6 +34,7 @@ export interface DocLexResult {
   problems: LexProblem[];
 }
 
+const MAX_BULLET_DEPTH = 100;
 const HEADING = /^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$/;
 const BULLET = /^([-*+]|\d{1,9}[.)])(?:[ \t]+(.*))?$/;
 const FENCE_OPEN = /^(`{3,}|~{3,})[ \t]*([^`\s]*)[^`]*$/;
@@ -99,6 +100,7 @@ export function lexDocument(source: string): DocLexResult {
 
   // Indentation stack of open bullets (their marker columns).
   const stack: number[] = [];
+  let tooDeep = false;
   let lastBullet: IToken | undefined;
   let blankSinceBullet = false;
   const closeLists = (line: number) => {
@@ -187,7 +189,12 @@ export function lexDocument(source: string): DocLexResult {
           tokens.push(make(Dedent, '', lineNo, 1, lineNo, undefined));
         }
         const top = stack[stack.length - 1]!;
-        if (indent > top) {
+        if (indent > top && stack.length >= MAX_BULLET_DEPTH) {
+          // Deeper than any real procedure: keep it at the deepest level (the parser recurses per level).
+          if (!tooDeep) problems.push({ line: lineNo, col: lead.width + 1, length: 1, message: `steps nested more than ${MAX_BULLET_DEPTH} levels deep`, severity: 'error' });
+          tooDeep = true;
+          stack[stack.length - 1] = indent;
+        } else if (indent > top) {
           stack.push(indent);
           tokens.push(make(Indent, '', lineNo, 1, lineNo, undefined));
         } else if (indent < top) {

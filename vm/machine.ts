@@ -24,6 +24,7 @@ import {
   neg,
   PlaybookRef,
   pow,
+  setKey,
   sub,
   toPlain,
   toText,
@@ -454,7 +455,7 @@ export class Machine {
             for (let i = sp - 2 * n; i < sp; i += 2) {
               const k = stack[i]!;
               if (typeof k !== 'string' && typeof k !== 'number') throw new VMTypeError(`object keys must be strings, not ${typeName(k)}`);
-              obj[String(k)] = stack[i + 1]!;
+              setKey(obj, String(k), stack[i + 1]!);
             }
             sp -= 2 * n;
             stack[sp++] = obj;

@@ -236,8 +236,14 @@ export function toPlain(v: RuntimeValue | undefined): Value {
   if (v instanceof PlaybookRef) return v.toString();
   if (v instanceof LoopIter) return null;
   const out: Record<string, Value> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = toPlain(x);
+  for (const [k, x] of Object.entries(v)) setKey(out, k, toPlain(x));
   return out;
+}
+
+/** Sets an own data property, even for a key such as "__proto__" that plain assignment would not store. */
+export function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }
 
 /** Values that come from outside (tools, JSON) made JSON-shaped: undefined → null, Dates → text. */
@@ -251,7 +257,7 @@ export function fromForeign(v: unknown, depth = 0): Value {
   if (v instanceof Date) return v.toISOString();
   if (typeof v === 'object') {
     const out: Record<string, Value> = {};
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (typeof x !== 'function') out[k] = fromForeign(x, depth + 1);
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (typeof x !== 'function') setKey(out, k, fromForeign(x, depth + 1));
     return out;
   }
   return String(v);

@@ -1,6 +1,8 @@
-// Framing shared by every serialized artifact (.pbasm, snapshot, journal, library entry):
+// Framing shared by every serialized artifact (.pbasm, snapshot, library entry):
 //   magic(4) | version(u16) | minCompatible(u16) | payloadLength(u32) | sha256(32) | payload
-// The payload is msgpack. Decoding checks each field in turn so a bad file gets a precise error.
+// The sha256 covers the first 12 header bytes and the payload, so a flipped version bit is
+// caught too. The payload is msgpack. Decoding checks each field in turn so a bad file gets
+// a precise error.
 import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
 
@@ -45,9 +47,13 @@ export function encodeEnvelope(kind: EnvelopeKind, value: unknown, minCompatible
   out.writeUInt16BE(kind.version, 4);
   out.writeUInt16BE(minCompatible, 6);
   out.writeUInt32BE(payload.length, 8);
-  sha256(payload).copy(out, 12);
   out.set(payload, HEADER_SIZE);
+  checksum(out.subarray(0, 12), payload).copy(out, 12);
   return out;
+}
+
+function checksum(head: Uint8Array, payload: Uint8Array): Buffer {
+  return createHash('sha256').update(head).update(payload).digest();
 }
 
 export interface EnvelopeHeader {
@@ -66,6 +72,9 @@ export function readEnvelopeHeader(kind: EnvelopeKind, bytes: Uint8Array): Envel
   const version = buf.readUInt16BE(4);
   const minCompatible = buf.readUInt16BE(6);
   const length = buf.readUInt32BE(8);
+  if (minCompatible === 0 || minCompatible > version) {
+    throw new FormatError(`corrupted ${kind.label} file: inconsistent version fields (version ${version}, minimum compatible ${minCompatible})`);
+  }
   if (minCompatible > kind.version) {
     throw new FormatError(
       `${kind.label} file is too new: it needs a reader of format version ${minCompatible} or later, this build reads version ${kind.version}`,
@@ -86,11 +95,12 @@ export function decodeEnvelope(kind: EnvelopeKind, bytes: Uint8Array): { header:
     throw new FormatError(`truncated ${kind.label} file: expected ${header.length} payload bytes, found ${available}`);
   }
   if (available > header.length) {
-    throw new FormatError(`corrupted ${kind.label} file: ${available - header.length} unexpected trailing bytes`);
+    const extra = available - header.length;
+    throw new FormatError(`corrupted ${kind.label} file: ${extra} unexpected trailing byte${extra === 1 ? '' : 's'}`);
   }
   const payload = bytes.subarray(HEADER_SIZE, HEADER_SIZE + header.length);
   const expected = Buffer.from(bytes.buffer, bytes.byteOffset + 12, 32);
-  if (!sha256(payload).equals(expected)) {
+  if (!checksum(bytes.subarray(0, 12), payload).equals(expected)) {
     throw new FormatError(`corrupted ${kind.label} file: checksum mismatch`);
   }
   try {

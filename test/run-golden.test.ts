@@ -43,14 +43,8 @@ const SAFETY_MAX_STEPS = 1_000_000;
  * shows up as a golden diff to review and accept); this list keeps them from passing as truth.
  */
 const KNOWN_BUGS: Record<string, string> = {
-  'err-recursion-limit': 'the formatted error lists all 1000 frames of the runaway recursion; it should collapse repeated frames',
   'expr-collections': "objects reorder numeric-looking keys (JS property order): keys({'b': 1, '10': 2, '2': 3}) gives [\"2\", \"10\", \"b\"], expected [\"b\", \"10\", \"2\"]",
-  'state-trigger': 'a state trigger whose condition turns true on the last step of the program never fires (no step boundary follows)',
-  'err-nl-step': 'the needs-model error advises `--replay FILE`, which `pb run` does not have',
-  'err-nl-condition': 'the needs-model error advises `--replay FILE`, which `pb run` does not have',
-  'builtins-text': "type(None) gives \"None\"; the builtin's documentation (natives-table.ts, LANGUAGE.md 5.6) says \"null\"",
   'numbers-int-float': 'numbers are IEEE doubles: no int/float distinction (6 / 2 prints 3, type float(3) is int) and big ints lose precision (2 ** 64, 10 ** 21 prints 1e+21)',
-  'err-compare-types': "the error for sorted() over mixed types reads \"'sorted' is not supported between str and int\" instead of naming the '<' comparison",
 };
 
 interface RunCase {

@@ -1,7 +1,7 @@
 # Leak check
-A local assigned in a callee does not exist in the caller: reading it there is an
-undefined-variable error (exit 3). `Say secret` would not even be code: in a strict part an
-unknown bare name makes the step natural language, so this uses a lenient assignment.
+A local assigned in a callee does not exist in the caller. Here the caller's own `secret`
+is only assigned in a branch that does not run, so reading it is an undefined-variable
+error (exit 3), even though Helper has a local of the same name.
 
 ## Main
 ### Triggers
@@ -9,6 +9,8 @@ unknown bare name makes the step natural language, so this uses a lenient assign
 ### Steps
 - Helper()
 - Say "Helper returned"
+- If False
+  - secret = 0
 - copy = secret
 - Say "never printed: {copy}"
 

@@ -1,6 +1,6 @@
 // Statements and expressions → PBAsm code objects.
 import { Op } from '../vm/pbasm/opcodes.js';
-import type { CodeObject, NLKind, StepKind, TriggerInfo } from '../vm/pbasm/program.js';
+import type { CodeObject, NLInfo, NLKind, StepKind, TriggerInfo } from '../vm/pbasm/program.js';
 import type { BinOp, Expr, Operand, Pos, StepBase, Stmt, Target } from './ast.js';
 import type { AgentDraft, PlaybookDraft, Reporter } from './declarations.js';
 import { Emitter } from './emitter.js';
@@ -251,7 +251,8 @@ export class Lowerer {
   private value(v: Operand, kind: NLKind, target?: string): void {
     if (v.k === 'expr') this.expr(v.expr);
     else {
-      const entry = { kind, text: v.text, mentions: this.mentions(v.text), ...(target !== undefined ? { target } : {}) };
+      const entry: Omit<NLInfo, 'step'> = { kind, text: v.text, mentions: this.mentions(v.text) };
+      if (target !== undefined) entry.target = target;
       this.e.emit(Op.NL_VALUE, this.e.nlEntry(entry));
     }
   }

@@ -93,11 +93,11 @@ export class StepBuilder {
     switch (form.form) {
       case 'if':
         if (!hasBody) return this.nl(item, base, 'step');
-        return { ...base, kind: 'if', branches: [{ step: base, cond: this.operand(form.cond, item, 'quiet'), body: this.build(item.children, base.id) }] };
+        return { id: base.id, text: base.text, pos: base.pos, kind: 'if', branches: [{ step: base, cond: this.operand(form.cond, item, 'quiet'), body: this.build(item.children, base.id) }] };
       case 'while':
       case 'until':
         if (!hasBody) return this.nl(item, base, 'step');
-        return { ...base, kind: form.form, cond: this.operand(form.cond, item, 'quiet'), body: this.build(item.children, base.id) };
+        return { id: base.id, text: base.text, pos: base.pos, kind: form.form, cond: this.operand(form.cond, item, 'quiet'), body: this.build(item.children, base.id) };
       case 'foreach': {
         if (!hasBody) return this.nl(item, base, 'step');
         const iterable: Operand = form.nlList
@@ -105,39 +105,39 @@ export class StepBuilder {
           : this.operand(form.iterable, item, 'quiet');
         if (form.nlList) this.mention(item.text);
         const variable = this.target(form.variable, item);
-        return { ...base, kind: 'foreach', variable, iterable, body: this.build(item.children, base.id) };
+        return { id: base.id, text: base.text, pos: base.pos, kind: 'foreach', variable, iterable, body: this.build(item.children, base.id) };
       }
       case 'return':
         this.noBody(item, base, 'Return');
-        return { ...base, kind: 'return', value: form.value ? this.operand(form.value, item, 'quiet') : undefined };
+        return { id: base.id, text: base.text, pos: base.pos, kind: 'return', value: form.value ? this.operand(form.value, item, 'quiet') : undefined };
       case 'end':
         this.noBody(item, base, 'End program');
-        return { ...base, kind: 'end' };
+        return { id: base.id, text: base.text, pos: base.pos, kind: 'end' };
       case 'break':
       case 'continue':
         this.noBody(item, base, form.form);
-        return { ...base, kind: form.form };
+        return { id: base.id, text: base.text, pos: base.pos, kind: form.form };
       case 'say': {
         const message = this.sayOperand(form.arg, item);
         if (message.k === 'nl') return this.nl(item, base, 'say');
         this.noBody(item, base, 'Say');
-        return { ...base, kind: 'say', message };
+        return { id: base.id, text: base.text, pos: base.pos, kind: 'say', message };
       }
       case 'ask':
         this.noBody(item, base, 'Ask');
-        return { ...base, kind: 'ask', targets: form.vars.map((v) => this.target(v, item)) };
+        return { id: base.id, text: base.text, pos: base.pos, kind: 'ask', targets: form.vars.map((v) => this.target(v, item)) };
       case 'assign': {
         const value = this.operand(form.value, item, form.style === 'is' ? 'quiet' : 'warn');
         // "user is happy" is a sentence, not an assignment: the 'is' form needs a code right side.
         if (value.k === 'nl' && form.style === 'is') return this.nl(item, base, 'step');
         this.noBody(item, base, 'an assignment');
-        return { ...base, kind: 'assign', target: this.target(form.target, item), value };
+        return { id: base.id, text: base.text, pos: base.pos, kind: 'assign', target: this.target(form.target, item), value };
       }
       case 'call': {
         const op = this.operand(form.call, item, 'warn');
         if (op.k === 'expr' && op.expr.k === 'call') {
           this.noBody(item, base, 'a call');
-          return { ...base, kind: 'call', call: op.expr };
+          return { id: base.id, text: base.text, pos: base.pos, kind: 'call', call: op.expr };
         }
         return this.nl(item, base, 'step');
       }
@@ -162,7 +162,7 @@ export class StepBuilder {
         base.pos,
       );
     }
-    return { ...base, kind: 'nl', nlKind, body: item.children.length ? this.build(item.children, base.id) : [] };
+    return { id: base.id, text: base.text, pos: base.pos, kind: 'nl', nlKind, body: item.children.length ? this.build(item.children, base.id) : [] };
   }
 
   /** NL text may set any $var it mentions (the model has a set-variable tool). */

@@ -143,7 +143,9 @@ export function lexDocument(source: string): DocLexResult {
     }
 
     // Code fence: consume to the closing fence; its body is opaque.
-    const fence = FENCE_OPEN.exec(body);
+    // Dispatch on the first character so most lines try only the one pattern that can match.
+    const first = body.charCodeAt(0);
+    const fence = first === 96 /* ` */ || first === 126 /* ~ */ ? FENCE_OPEN.exec(body) : null;
     if (fence) {
       closeLists(lineNo);
       const marker = fence[1]!;
@@ -161,7 +163,7 @@ export function lexDocument(source: string): DocLexResult {
       continue;
     }
 
-    const heading = lead.width < 4 ? HEADING.exec(body) : null;
+    const heading = first === 35 /* # */ && lead.width < 4 ? HEADING.exec(body) : null;
     if (heading) {
       closeLists(lineNo);
       const level = heading[1]!.length;
@@ -177,7 +179,7 @@ export function lexDocument(source: string): DocLexResult {
       continue;
     }
 
-    const bullet = BULLET.exec(body);
+    const bullet = first === 45 || first === 42 || first === 43 || (first >= 48 && first <= 57) ? BULLET.exec(body) : null;
     // "---" style rules and "**bold**" are not bullets: the marker must be followed by space or end.
     if (bullet && !/^[-*+]{2,}/.test(body)) {
       const indent = lead.width;

@@ -1,7 +1,7 @@
 // Where a durable run lives. The interface is what a shared backend (PostgreSQL, Redis)
 // would implement for a pool of workers; LocalDirRunStore is the embedded default: one
 // directory per run holding program.pbasm, snapshot.pbs, journal.pbj and a lock file.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, ftruncateSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, ftruncateSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { journalHeader } from '../vm/durable/journal.js';
@@ -9,8 +9,12 @@ import { journalHeader } from '../vm/durable/journal.js';
 export interface RunStore {
   readonly location: string;
   exists(): boolean;
-  /** Creates a new run; fails if one is already there. */
-  create(program: Uint8Array): void;
+  /**
+   * Creates a new run; fails if one is already there. The journal (header and first
+   * records) is written last and atomically: a run exists once its journal does, so a
+   * crash half-way through creating one leaves a directory that simply holds no run yet.
+   */
+  create(program: Uint8Array, journalRecords: Uint8Array): void;
   readProgram(): Buffer;
   readSnapshot(): Buffer | undefined;
   writeSnapshot(bytes: Uint8Array): void;
@@ -42,16 +46,17 @@ export class LocalDirRunStore implements RunStore {
   }
 
   exists(): boolean {
-    return existsSync(this.path(PROGRAM)) || existsSync(this.path(JOURNAL));
+    return existsSync(this.path(JOURNAL));
   }
 
-  create(program: Uint8Array): void {
+  create(program: Uint8Array, journalRecords: Uint8Array): void {
     mkdirSync(this.location, { recursive: true });
-    const leftovers = readdirSync(this.location).filter((f) => f === PROGRAM || f === SNAPSHOT || f === JOURNAL);
-    if (leftovers.length > 0) throw new RunStoreError(`${this.location} already holds a run; use 'pb resume ${this.location}' or choose another --state directory`);
+    if (this.exists()) throw new RunStoreError(`already holds a run; continue it with 'pb resume ${this.location}' or choose another --state directory`);
+    // Leftovers of an interrupted creation (a program or snapshot without a journal) are replaced.
+    if (existsSync(this.path(SNAPSHOT))) unlinkSync(this.path(SNAPSHOT));
     // Not fsynced: a run lost to power failure in its first moments is simply started again.
     writeFileAtomic(this.path(PROGRAM), program, false);
-    writeFileAtomic(this.path(JOURNAL), journalHeader(), false);
+    writeFileAtomic(this.path(JOURNAL), Buffer.concat([journalHeader(), journalRecords]), false);
   }
 
   private read(name: string, what: string): Buffer {
@@ -59,7 +64,7 @@ export class LocalDirRunStore implements RunStore {
       return readFileSync(this.path(name));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new RunStoreError(code === 'ENOENT' ? `${this.location}: no ${what} (${name}); is this a pbvm state directory?` : `${this.path(name)}: cannot read: ${code}`);
+      throw new RunStoreError(code === 'ENOENT' ? `no ${what} (${name} is missing)` : `cannot read ${name}: ${code}`);
     }
   }
 
@@ -123,13 +128,13 @@ export class LocalDirRunStore implements RunStore {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const holder = Number(readFileSync(path, 'utf8').trim());
         if (holder && holder !== process.pid && processAlive(holder)) {
-          throw new RunStoreError(`${this.location} is in use by process ${holder}`);
+          throw new RunStoreError(`in use by process ${holder}`);
         }
         // The holder died (kill -9 leaves its lock behind): take the lock over.
         unlinkSync(path);
       }
     }
-    throw new RunStoreError(`${this.location}: cannot take the run lock`);
+    throw new RunStoreError('cannot take the run lock');
   }
 }
 

@@ -89,16 +89,16 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
     return { outcome, machine };
   }
   const store = options.store ?? new LocalDirRunStore(options.state!);
-  const release = store.lock();
+  let release: () => void;
+  try {
+    release = store.lock();
+  } catch (err) {
+    if (err instanceof RunStoreError) throw new StateError(`${store.location}: error: ${err.message}`);
+    throw err;
+  }
   try {
     const bytes = encodeProgram(program);
     const programSha = sha256(bytes).toString('hex');
-    try {
-      store.create(bytes);
-    } catch (err) {
-      if (err instanceof RunStoreError) throw new StateError(err.message);
-      throw err;
-    }
     const host: Record<string, Value> = {
       inputFile: options.input ? resolve(options.input) : null,
       tools: options.tools ? resolve(options.tools) : null,
@@ -107,9 +107,14 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
     };
     const sync = options.sync ?? 'snapshot';
     host.sync = sync;
+    try {
+      // No initial snapshot: a run without one resumes from a fresh machine and replays the journal.
+      store.create(bytes, encodeRecord({ t: 'start', runId, programSha, at: new Date().toISOString(), host }));
+    } catch (err) {
+      if (err instanceof RunStoreError) throw new StateError(`${store.location}: error: ${err.message}`);
+      throw err;
+    }
     const sink = new StoreSink(store, programSha, host, sync);
-    // No initial snapshot: a run without one resumes from a fresh machine and replays the journal.
-    sink.append([{ t: 'start', runId, programSha, at: new Date().toISOString(), host }]);
     machine.start();
     const runner = new Runner(machine, { io, tools, model: options.model, durable: sink, journalRecords: 1 });
     const outcome = await runner.run();
@@ -185,13 +190,17 @@ export interface ResumeOptions {
 
 export async function resumeRun(dir: string, options: ResumeOptions = {}): Promise<RunResult> {
   const store = options.store ?? new LocalDirRunStore(dir);
-  if (!store.exists()) throw new StateError(`${dir}: error: not a pbvm state directory (no program.pbasm or journal.pbj)`);
+  if (!store.exists()) throw new StateError(`${dir}: error: not a pbvm state directory (no journal.pbj)`);
   let release: () => void;
   try {
     release = store.lock();
   } catch (err) {
     if (err instanceof RunStoreError) throw new StateError(`${dir}: error: ${err.message}`);
     throw err;
+  }
+  if (!store.exists()) {
+    release();
+    throw new StateError(`${dir}: error: not a pbvm state directory (no journal.pbj)`);
   }
   try {
     const run = loadRun(store);
@@ -252,7 +261,7 @@ export interface RunReport {
  */
 export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
   const store = new LocalDirRunStore(dir);
-  if (!store.exists()) throw new StateError(`${dir}: error: not a pbvm state directory (no program.pbasm or journal.pbj)`);
+  if (!store.exists()) throw new StateError(`${dir}: error: not a pbvm state directory (no journal.pbj)`);
   const run = loadRun(store);
   const machine = machineAt(run, dir);
   const io: RunnerIO = { writeLines: () => {}, readLine: async () => null };
@@ -280,7 +289,7 @@ export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
   }
   const end = [...run.records].reverse().find((r) => r.t === 'end') as Extract<JournalRecord, { t: 'end' }> | undefined;
   const ended = end && run.records[run.records.length - 1]?.t === 'end';
-  const effects = run.records.filter((r) => r.t !== 'out-done' && r.t !== 'start' && r.t !== 'resume');
+  const effects = run.records.filter((r) => r.t !== 'start' && r.t !== 'resume');
   return {
     dir,
     runId: run.start.runId,

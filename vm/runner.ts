@@ -58,8 +58,8 @@ export function replayFromJournal(records: JournalRecord[]): ReplayLog {
   const r = emptyReplay();
   for (const rec of records) {
     switch (rec.t) {
-      case 'out-done':
-        r.outputDoneUpto = Math.max(r.outputDoneUpto, rec.upto);
+      case 'out':
+        for (const [seq] of rec.lines) if (seq > r.outputDoneUpto) r.outputDoneUpto = seq;
         break;
       case 'input':
         r.inputs.set(rec.seq, rec.text);
@@ -147,13 +147,18 @@ export class Runner {
     if (this.out.length >= (this.options.flushLines ?? 256) || performance.now() - this.outSince >= (this.options.flushMs ?? 20)) this.flush();
   }
 
-  /** Journal intent, write, journal completion: a crash between the last two reprints (never loses) a line. */
+  /**
+   * Journal the lines, then write them. A resume treats journaled lines as printed, so no
+   * line is ever printed twice. The record and the write are two consecutive system calls;
+   * the only loss window is a kill between them. (Writing first would leave a wider window:
+   * a write to a pipe wakes the reader, which can preempt us before the record is appended.)
+   */
   flush(): void {
     if (this.out.length === 0) return;
     const lines = this.out.splice(0, this.out.length);
+    const texts = lines.map(([, text]) => text);
     this.journal({ t: 'out', lines });
-    this.options.io.writeLines(lines.map(([, text]) => text));
-    this.journal({ t: 'out-done', upto: lines[lines.length - 1]![0] });
+    this.options.io.writeLines(texts);
   }
 
   private maybeSnapshot(force = false): void {

@@ -1,22 +1,23 @@
 // The run journal: an append-only log of every external effect, written before the effect
 // is acted on. Layout: a 16-byte header (magic, version, min-compatible version, header
-// CRC), then records of [u32 length][u32 crc32][msgpack payload]. A record cut short at
-// the very end is a write interrupted by a crash and is dropped; any other damage is an error.
+// CRC), then records of [u32 length][u32 crc32 of the length][u32 crc32 of the payload]
+// [msgpack payload]. The length has its own checksum so that a damaged length is reported
+// as corruption, not mistaken for a write cut short. A record cut short at the very end is
+// a write interrupted by a crash and is dropped; any other damage is an error.
 import { crc32 } from 'node:zlib';
 import { FormatError, packValue, unpackValue, type EnvelopeKind } from '../pbasm/envelope.js';
 import type { Value } from '../pbasm/program.js';
 
-export const JOURNAL_FORMAT: EnvelopeKind = { magic: 'PBJN', label: 'journal', version: 1, minReadable: 1 };
+export const JOURNAL_FORMAT: EnvelopeKind = { magic: 'PBJN', label: 'journal', version: 2, minReadable: 2 };
+const RECORD_HEADER = 12;
 export const JOURNAL_HEADER_SIZE = 16;
 
 export type JournalRecord =
   /** First record: the run's identity and the host settings `pb resume` reuses. */
   | { t: 'start'; runId: string; programSha: string; at: string; host: Record<string, Value> }
   | { t: 'resume'; at: string; fromSeq: number }
-  /** Output about to be written: [seq, text] pairs. */
+  /** Output lines, journaled just before they are written: [seq, text] pairs. */
   | { t: 'out'; lines: Array<[number, string]> }
-  /** Output up to and including this seq has been written. */
-  | { t: 'out-done'; upto: number }
   | { t: 'input'; seq: number; text: string }
   | { t: 'tool-start'; seq: number; callId: string; name: string; args: Value[]; kwargs: Record<string, Value> }
   | { t: 'tool-done'; seq: number; result: Value }
@@ -36,10 +37,11 @@ export function journalHeader(): Buffer {
 
 export function encodeRecord(r: JournalRecord): Buffer {
   const payload = packValue(r);
-  const out = Buffer.allocUnsafe(8 + payload.length);
+  const out = Buffer.allocUnsafe(RECORD_HEADER + payload.length);
   out.writeUInt32BE(payload.length, 0);
-  out.writeUInt32BE(crc32(payload), 4);
-  out.set(payload, 8);
+  out.writeUInt32BE(crc32(out.subarray(0, 4)), 4);
+  out.writeUInt32BE(crc32(payload), 8);
+  out.set(payload, RECORD_HEADER);
   return out;
 }
 
@@ -59,17 +61,24 @@ export function decodeJournal(bytes: Uint8Array): DecodedJournal {
   if (minCompatible > JOURNAL_FORMAT.version) {
     throw new FormatError(`journal is too new: it needs a reader of format version ${minCompatible}, this build reads version ${JOURNAL_FORMAT.version}`);
   }
+  const version = buf.readUInt16BE(4);
+  if (version < JOURNAL_FORMAT.minReadable) {
+    throw new FormatError(`journal is too old: format version ${version}, this build reads versions ${JOURNAL_FORMAT.minReadable} to ${JOURNAL_FORMAT.version}`);
+  }
   const records: JournalRecord[] = [];
   let off = JOURNAL_HEADER_SIZE;
   while (off < buf.length) {
-    if (off + 8 > buf.length) return { records, validLength: off, tornTail: true };
+    if (off + RECORD_HEADER > buf.length) return { records, validLength: off, tornTail: true };
+    if (crc32(buf.subarray(off, off + 4)) !== buf.readUInt32BE(off + 4)) {
+      throw new FormatError(`corrupted journal: record ${records.length + 1} (byte ${off}) has a damaged length`);
+    }
     const len = buf.readUInt32BE(off);
-    const sum = buf.readUInt32BE(off + 4);
-    if (off + 8 + len > buf.length) {
+    const sum = buf.readUInt32BE(off + 8);
+    if (off + RECORD_HEADER + len > buf.length) {
       // Only a final record may be short, and only because its write was interrupted.
       return { records, validLength: off, tornTail: true };
     }
-    const payload = buf.subarray(off + 8, off + 8 + len);
+    const payload = buf.subarray(off + RECORD_HEADER, off + RECORD_HEADER + len);
     if (crc32(payload) !== sum) throw new FormatError(`corrupted journal: record ${records.length + 1} (byte ${off}) fails its checksum`);
     let rec: unknown;
     try {
@@ -81,7 +90,7 @@ export function decodeJournal(bytes: Uint8Array): DecodedJournal {
       throw new FormatError(`corrupted journal: record ${records.length + 1} (byte ${off}) has no type`);
     }
     records.push(rec as JournalRecord);
-    off += 8 + len;
+    off += RECORD_HEADER + len;
   }
   return { records, validLength: off, tornTail: false };
 }

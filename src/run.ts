@@ -272,7 +272,7 @@ export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
   } catch (err) {
     if (!(err instanceof ReplayEnd)) throw err;
     const e = err.effect;
-    waitingOn = e.kind === 'end' ? undefined : `${e.kind}${e.kind === 'tool' ? ` ${e.name} (call ${e.callId})` : ''} at step ${e.at.step}`;
+    waitingOn = e.kind === 'end' || e.kind === 'host-return' ? undefined : `${e.kind}${e.kind === 'tool' ? ` ${e.name} (call ${e.callId})` : ''} at step ${e.at.step}`;
   }
   const top = machine.frames[machine.frames.length - 1];
   const locals: Record<string, Value> = {};

@@ -25,7 +25,12 @@ export type Effect =
       block?: { agent: string; index: number };
       at: EffectContext;
     }
-  | { kind: 'nl'; seq: number; mode: 'step' | 'value' | 'cond'; info: NLInfo; vars: Record<string, Value>; at: EffectContext }
+  /** `fused` holds further natural-language steps that directly follow and run in the same model call. */
+  | { kind: 'nl'; seq: number; mode: 'step' | 'value' | 'cond'; info: NLInfo; fused: NLInfo[]; vars: Record<string, Value>; at: EffectContext }
+  /** Natural-language triggers to judge at an event point (after input or a state change). */
+  | { kind: 'triggers'; seq: number; candidates: Array<{ key: string; text: string; playbook: string }>; at: EffectContext }
+  /** A playbook the host started (callFromHost) has returned. */
+  | { kind: 'host-return'; value: Value }
   | { kind: 'generate'; seq: number; goal: string; name: string | null; at: EffectContext }
   | { kind: 'end'; status: 'finished' | 'halted'; value: Value };
 

@@ -28,6 +28,7 @@ export type RuntimeErrorCode =
   | 'tool-error'
   | 'needs-model'
   | 'input-eof'
+  | 'model-error'
   | 'unsupported';
 
 export class PbRuntimeError extends Error {

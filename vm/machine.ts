@@ -49,12 +49,22 @@ export interface Frame {
   discard: boolean;
   /** Set for a frame started by a state trigger: "agent.playbook.T1". */
   trigger?: string;
+  /** Started by the host (a playbook the model called): its return goes back to the host. */
+  hostReturn?: boolean;
+  /** Model context: this frame's recent history (see vm/model/context.ts). */
+  log?: string[];
+  /** Log entries folded away by compaction. */
+  folded?: number;
 }
 
 export interface MachineOptions {
   maxSteps?: number;
   maxDepth?: number;
   runId?: string;
+  /** Keep per-frame context logs (calls and returns) for the model. */
+  contextLogs?: boolean;
+  /** Run consecutive natural-language steps in one model call. */
+  fuse?: boolean;
 }
 
 export type MachineStatus = 'ready' | 'running' | 'waiting' | 'finished' | 'halted' | 'failed';
@@ -77,7 +87,7 @@ class VMFault {
   ) {}
 }
 /** Effects that leave a value on the stack when resumed. */
-type Pending = 'none' | 'value' | 'bool' | 'text';
+type Pending = 'none' | 'value' | 'bool' | 'text' | 'triggers';
 
 export class Machine {
   readonly program: Program;
@@ -103,8 +113,14 @@ export class Machine {
   stateDirty = false;
   result: Value = null;
 
+  /** Set on a state change or user input; natural-language triggers are judged at the next step. */
+  nlEvent = false;
+  contextLogs: boolean;
+  fuse: boolean;
+
   private readonly codeIndex = new Map<string, CodeObject>();
   private readonly triggers: StateTrigger[] = [];
+  private readonly nlTriggers: StateTrigger[] = [];
   private pending: Pending = 'none';
   /** Instruction that issued the pending effect, for errors reported by the host. */
   private effectPc = 0;
@@ -115,12 +131,16 @@ export class Machine {
     this.maxSteps = options.maxSteps ?? Number.POSITIVE_INFINITY;
     this.maxDepth = options.maxDepth ?? 1000;
     this.runId = options.runId ?? 'run';
+    this.contextLogs = options.contextLogs ?? false;
+    this.fuse = options.fuse ?? true;
     for (const agent of program.agents) {
       this.state[agent.name] = {};
       for (const pb of agent.playbooks) {
         this.codeIndex.set(`${agent.name}.${pb.name}`, pb);
         for (const t of pb.triggers) {
-          if (t.kind === 'state' && t.cond) this.triggers.push({ key: `${agent.name}.${pb.name}.${t.id}`, agent: agent.name, playbook: pb, info: t });
+          const key = `${agent.name}.${pb.name}.${t.id}`;
+          if (t.kind === 'state' && t.cond) this.triggers.push({ key, agent: agent.name, playbook: pb, info: t });
+          if (t.kind === 'nl' && (pb.kind === 'markdown' || pb.kind === 'react' || pb.kind === 'raw')) this.nlTriggers.push({ key, agent: agent.name, playbook: pb, info: t });
         }
       }
     }
@@ -171,6 +191,10 @@ export class Machine {
         break;
       case 'text':
         this.stack[this.sp++] = result === undefined || result === null ? '' : toText(result);
+        this.nlEvent = true;
+        break;
+      case 'triggers':
+        this.fireNLTriggers(Array.isArray(result) ? result.filter((x): x is string => typeof x === 'string') : []);
         break;
       case 'none':
         break;
@@ -332,6 +356,7 @@ export class Machine {
           case Op.STORE_STATE:
             this.state[f.code.agent]![consts[code[pc + 1]!] as string] = stack[--sp]!;
             this.stateDirty = true;
+            this.nlEvent = true;
             pc += 2;
             break;
           case Op.ADD: {
@@ -540,6 +565,15 @@ export class Machine {
               throw this.error('step-budget', `step budget exceeded: more than ${this.maxSteps} steps (raise --max-steps if this is expected)`);
             }
             pc += 2;
+            if (this.nlEvent && this.nlTriggers.length > 0) {
+              this.nlEvent = false;
+              const candidates = this.nlTriggerCandidates(f);
+              if (candidates.length > 0) {
+                f.pc = pc;
+                this.sp = sp;
+                return this.effect({ kind: 'triggers', seq: 0, candidates, at: this.context({ ...f, pc: pc - 2 }) }, 'triggers');
+              }
+            }
             if (this.stateDirty && this.triggers.length > 0) {
               f.pc = pc;
               this.sp = sp;
@@ -587,6 +621,12 @@ export class Machine {
             const done = this.frames.pop()!;
             for (let i = done.base; i < sp; i++) stack[i] = null;
             sp = done.base;
+            if (done.hostReturn) {
+              this.sp = sp;
+              this.status = 'waiting';
+              return { kind: 'host-return', value: toPlain(value) };
+            }
+            if (this.contextLogs && this.frames.length > 0 && !done.discard) this.logReturn(done, value);
             if (this.checkingTriggers && done.code.kind === 'markdown' && this.frames.length === 0) {
               this.sp = sp;
               return { kind: 'end', status: 'finished', value: toPlain(value) };
@@ -632,11 +672,21 @@ export class Machine {
           case Op.NL_COND: {
             const op = code[pc] as Op;
             const info = f.code.nl[code[pc + 1]!]!;
-            f.pc = pc + 2;
+            let next = pc + 2;
+            const fused: NLInfo[] = [];
+            if (op === Op.NL_STEP && this.fuse && this.triggers.length === 0 && this.nlTriggers.length === 0) {
+              // Consecutive natural-language steps with nothing in between run in one model call.
+              while (code[next] === Op.STEP && code[next + 2] === Op.NL_STEP && this.steps + fused.length + 1 <= this.maxSteps) {
+                fused.push(f.code.nl[code[next + 3]!]!);
+                next += 4;
+              }
+              this.steps += fused.length;
+            }
+            f.pc = next;
             this.sp = sp;
             const mode = op === Op.NL_STEP ? 'step' : op === Op.NL_VALUE ? 'value' : 'cond';
             return this.effect(
-              { kind: 'nl', seq: 0, mode, info, vars: this.visibleVars(f, info), at: this.context({ ...f, pc }) },
+              { kind: 'nl', seq: 0, mode, info, fused, vars: this.visibleVars(f, info), at: this.context({ ...f, pc }) },
               mode === 'step' ? 'none' : mode === 'cond' ? 'bool' : 'value',
             );
           }
@@ -670,7 +720,7 @@ export class Machine {
     return '?';
   }
 
-  private effect(e: Exclude<Effect, { kind: 'end' }>, pending: Pending): Effect {
+  private effect(e: Exclude<Effect, { kind: 'end' | 'host-return' }>, pending: Pending): Effect {
     const top = this.frames[this.frames.length - 1]!;
     this.effectPc = Math.max(0, top.pc - 1);
     e.seq = ++this.seq;
@@ -787,6 +837,82 @@ export class Machine {
         return this.effect({ kind: 'generate', seq: 0, goal: toText(named(0, 'goal') ?? ''), name: (named(1, 'name') as string) ?? null, at: ctx }, 'value');
       default:
         throw this.error('unsupported', `builtin '${site.name}' is not supported by this VM`);
+    }
+  }
+
+  /** Next effect sequence number, for effects the host performs inside a natural-language step. */
+  nextSeq(): number {
+    return ++this.seq;
+  }
+
+  /** Sets a variable on behalf of the model: $name is agent state (or a parameter), a bare name a local. */
+  setVariable(frame: Frame, name: string, value: Value): void {
+    const bare = name.replace(/^\$/, '');
+    const param = frame.code.params.findIndex((p) => p.name === bare);
+    if (param >= 0) {
+      frame.locals[param] = value;
+      return;
+    }
+    const slot = name.startsWith('$') ? -1 : frame.code.locals.indexOf(bare);
+    if (slot >= 0 && !bare.startsWith('%')) frame.locals[slot] = value;
+    else {
+      this.state[frame.code.agent]![bare] = value;
+      this.stateDirty = true;
+      this.nlEvent = true;
+    }
+  }
+
+  /**
+   * Starts a playbook for the host (the model called it from a natural-language step).
+   * The machine then runs it; its RETURN comes back as a 'host-return' effect.
+   * Returns false when no playbook of that name is visible (the host may try a tool).
+   */
+  callFromHost(from: Frame, name: string, args: Record<string, Value>): boolean {
+    const dot = name.indexOf('.');
+    const agent = dot > 0 ? name.slice(0, dot) : from.code.agent;
+    const bare = dot > 0 ? name.slice(dot + 1) : name;
+    const target = this.lookup(agent, bare);
+    if (!target) return false;
+    if (target.agent !== from.code.agent && !target.public) throw new PbRuntimeError('not-public', `playbook '${target.agent}.${target.name}' is not public`, this.callStack());
+    if (target.kind === 'foreign') throw new PbRuntimeError('foreign-call', `cannot call python playbook '${target.name}'`, this.callStack());
+    if (target.kind === 'code') return false;
+    const names = Object.keys(args).filter((k) => target.params.some((p) => p.name === k.replace(/^\$/, '')));
+    for (const k of names) this.stack[this.sp++] = args[k]!;
+    try {
+      this.enter(target, names.length, names.map((k) => k.replace(/^\$/, '')), false);
+    } catch (err) {
+      if (err instanceof VMFault) throw new PbRuntimeError(err.code, err.message, this.callStack());
+      throw err;
+    }
+    this.frames[this.frames.length - 1]!.hostReturn = true;
+    this.status = 'running';
+    return true;
+  }
+
+  private logReturn(done: Frame, value: RuntimeValue): void {
+    const caller = this.frames[this.frames.length - 1]!;
+    const args = done.code.params.map((p, i) => JSON.stringify(toPlain(done.locals[i]))).join(', ');
+    const entry = `called ${done.code.name}(${args}) -> ${JSON.stringify(toPlain(value))}`;
+    (caller.log ??= []).push(entry.length > 300 ? `${entry.slice(0, 299)}…` : entry);
+    if (caller.log.length > 200) caller.log.splice(0, caller.log.length - 200);
+  }
+
+  /** Natural-language triggers of the current agent that may fire now (not already running). */
+  private nlTriggerCandidates(f: Frame): Array<{ key: string; text: string; playbook: string }> {
+    if (this.frames.some((fr) => fr.trigger?.startsWith('nl:'))) return [];
+    return this.nlTriggers
+      .filter((t) => t.agent === f.code.agent && t.playbook !== f.code)
+      .map((t) => ({ key: t.key, text: t.info.text, playbook: t.playbook.name }));
+  }
+
+  /** Runs the natural-language triggers the model judged to hold, in declaration order. */
+  private fireNLTriggers(keys: string[]): void {
+    const chosen = this.nlTriggers.filter((t) => keys.includes(t.key));
+    for (const t of [...chosen].reverse()) {
+      if (this.frames.length >= this.maxDepth) break;
+      const required = t.playbook.params.some((p) => !p.hasDefault);
+      if (required) continue;
+      this.enter(t.playbook, 0, [], true, `nl:${t.key}`);
     }
   }
 

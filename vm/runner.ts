@@ -4,7 +4,10 @@
 // printed again, and a tool call that was in flight is issued again with the same call id.
 import type { Effect } from './effects.js';
 import { PbRuntimeError, type RuntimeErrorCode } from './errors.js';
-import type { Machine } from './machine.js';
+import type { Frame, Machine } from './machine.js';
+import { NLDriver, DEFAULT_DRIVER, type DriverOptions, type NLHost } from './model/driver.js';
+import { appendLog, clipText } from './model/context.js';
+import { ModelError, type CallSite, type Model, type ModelReply, type ModelRequest } from './model/protocol.js';
 import type { Value } from './pbasm/program.js';
 import type { JournalRecord } from './durable/journal.js';
 import { fromForeign } from './values.js';
@@ -25,13 +28,20 @@ export class ToolNotFound extends Error {}
 
 export interface ToolHost {
   call(effect: ToolEffect): Promise<unknown>;
+  /** Tool names the model may call (listed in its prompt). */
+  names?(): string[];
 }
 
+/** The model configuration a runner uses for natural-language work. */
 export interface ModelHost {
-  /** Performs a natural-language step; returns the value (text, boolean, ...) for the machine. */
-  perform(effect: NLEffect, machine: Machine): Promise<{ value: Value; record: Value }>;
-  /** Replays a recorded reply into a value (and any side effects the reply implies). */
-  replay?(effect: NLEffect, record: Value, machine: Machine): Value;
+  model: Model;
+  driver?: Partial<Omit<DriverOptions, 'model'>>;
+  /** Stop with an error after this many model calls in this process. */
+  maxCalls?: number;
+  /** Have the model phrase the question of a deterministic `Ask user for $x`. */
+  phraseAsks?: boolean;
+  /** Told about every completed model call (accounting, progress). */
+  onCall?: (site: CallSite, reply: ModelReply, replayed: boolean) => void;
 }
 
 /** Where a durable run keeps its journal and snapshots. */
@@ -115,7 +125,12 @@ export type RunOutcome =
   | { status: 'failed'; error: PbRuntimeError; resumable: boolean };
 
 /** Failures that a later `pb resume` can get past (the cause is outside the program). */
-const RESUMABLE: ReadonlySet<RuntimeErrorCode> = new Set(['tool-error', 'input-eof', 'step-budget', 'needs-model', 'undefined-playbook']);
+const RESUMABLE: ReadonlySet<RuntimeErrorCode> = new Set(['tool-error', 'input-eof', 'step-budget', 'needs-model', 'undefined-playbook', 'model-error']);
+
+/** The program ended (End program) while a natural-language step was running a playbook. */
+class Halted {
+  constructor(readonly effect: Extract<Effect, { kind: 'end' }>) {}
+}
 
 export class Runner {
   private readonly out: Array<[number, string]> = [];
@@ -124,6 +139,11 @@ export class Runner {
   private lastSnapshot = 0;
   private effectsSinceSnapshot = 0;
   private readonly replay: ReplayLog;
+  private readonly driver?: NLDriver;
+  /** Natural-language conversations in progress; no snapshot is taken inside one. */
+  private nlDepth = 0;
+  /** Model calls made (not replayed) by this process. */
+  modelCalls = 0;
 
   constructor(
     readonly machine: Machine,
@@ -131,6 +151,83 @@ export class Runner {
   ) {
     this.replay = options.replay ?? emptyReplay();
     this.journalCount = options.journalRecords ?? 0;
+    const mh = options.model;
+    if (mh) {
+      machine.contextLogs = true;
+      this.driver = new NLDriver(machine, this.nlHost(), { ...DEFAULT_DRIVER, ...mh.driver, model: mh.model.id });
+    }
+  }
+
+  /** The driver's view of the runner: every action it takes is an effect journaled here. */
+  private nlHost(): NLHost {
+    return {
+      say: (text) => {
+        this.output(this.machine.nextSeq(), text);
+      },
+      ask: async (question) => {
+        const seq = this.machine.nextSeq();
+        this.output(seq, question);
+        this.flush();
+        return this.input(seq, `"${clipText(question, 80)}"`);
+      },
+      call: (frame, name, args) => this.callFromModel(frame, name, args),
+      complete: (request, site) => this.complete(request, site),
+      toolNames: () => this.options.tools?.names?.() ?? [],
+    };
+  }
+
+  /** One model call: replayed from the journal when recorded there, else made and journaled. */
+  private async complete(request: ModelRequest, site: CallSite): Promise<ModelReply> {
+    const seq = this.machine.nextSeq();
+    const recorded = this.replay.models.get(seq);
+    if (recorded !== undefined) {
+      const reply = recorded as unknown as ModelReply;
+      this.options.model?.onCall?.(site, reply, true);
+      return reply;
+    }
+    if (this.options.replayOnly) throw new ReplayEnd({ kind: 'end', status: 'finished', value: null });
+    const mh = this.options.model!;
+    if (mh.maxCalls !== undefined && this.modelCalls >= mh.maxCalls) {
+      throw new PbRuntimeError('model-error', `model call budget of ${mh.maxCalls} calls used up (raise --max-model-calls)`, this.machine.callStack());
+    }
+    this.flush();
+    let reply: ModelReply;
+    try {
+      reply = await mh.model.complete(request, site);
+    } catch (err) {
+      const msg = err instanceof ModelError ? err.message : (err as Error)?.message ?? String(err);
+      throw new PbRuntimeError('model-error', `model call for step ${site.step} (${site.purpose}) failed: ${msg}`, this.machine.callStack());
+    }
+    this.modelCalls++;
+    this.journal({ t: 'model', seq, reply: reply as unknown as Value });
+    mh.onCall?.(site, reply, false);
+    return reply;
+  }
+
+  /** Reads one line of user input for effect `seq` (replayed when journaled). */
+  private async input(seq: number, what: string): Promise<string> {
+    const recorded = this.replay.inputs.get(seq);
+    if (recorded !== undefined) return recorded;
+    if (this.options.replayOnly) throw new ReplayEnd({ kind: 'end', status: 'finished', value: null });
+    const line = await this.options.io.readLine();
+    if (line === null) throw this.machine.fail('input-eof', `end of input while asking ${what}`);
+    this.journal({ t: 'input', seq, text: line });
+    return line;
+  }
+
+  /** A playbook (or host tool) the model called from a natural-language step. */
+  private async callFromModel(frame: Frame, name: string, args: Record<string, Value>): Promise<Value> {
+    const m = this.machine;
+    if (m.callFromHost(frame, name, args)) {
+      const r = await this.loop(true);
+      if (r.kind === 'end') throw new Halted(r);
+      return r.value;
+    }
+    const tools = this.options.tools;
+    const seq = m.nextSeq();
+    const effect: ToolEffect = { kind: 'tool', seq, callId: `${m.runId}:${seq}`, name, args: [], kwargs: args, at: { agent: frame.code.agent, playbook: frame.code.name, step: '--', line: frame.code.line, file: '' } };
+    if (!tools) throw new PbRuntimeError('undefined-playbook', `the model called '${name}', which is not a playbook of this program, and no host tools are loaded`, m.callStack());
+    return this.toolCall(effect);
   }
 
   private journal(...records: JournalRecord[]): void {
@@ -174,36 +271,48 @@ export class Runner {
   }
 
   async run(): Promise<RunOutcome> {
+    try {
+      const r = await this.loop(false);
+      const end = r.kind === 'end' ? r : { kind: 'end' as const, status: 'finished' as const, value: r.value };
+      return this.ended(end);
+    } catch (err) {
+      if (err instanceof Halted) return this.ended(err.effect);
+      if (err instanceof PbRuntimeError) {
+        this.machine.status = 'failed';
+        return this.failed(err);
+      }
+      throw err;
+    }
+  }
+
+  private ended(effect: Extract<Effect, { kind: 'end' }>): RunOutcome {
+    this.flush();
+    // The final 'end' record is what marks the run finished; no snapshot is needed.
+    this.journal({ t: 'end', status: effect.status, final: true, at: new Date().toISOString() });
+    return { status: effect.status, value: effect.value };
+  }
+
+  /** Runs the machine, performing its effects, until it ends (or, nested, until the host call returns). */
+  private async loop(nested: boolean): Promise<Extract<Effect, { kind: 'end' | 'host-return' }>> {
     const m = this.machine;
     for (;;) {
-      let effect: Effect;
-      try {
-        effect = m.run();
-      } catch (err) {
-        if (err instanceof PbRuntimeError) return this.failed(err);
-        throw err;
+      const effect = m.run();
+      if (effect.kind === 'end') return effect;
+      if (effect.kind === 'host-return') {
+        if (nested) return effect;
+        throw new PbRuntimeError('type-error', 'internal: a host call returned outside of a host call', m.callStack());
       }
-      try {
-        if (effect.kind === 'end') {
-          this.flush();
-          // The final 'end' record is what marks the run finished; no snapshot is needed.
-          this.journal({ t: 'end', status: effect.status, final: true, at: new Date().toISOString() });
-          return { status: effect.status, value: effect.value };
-        }
-        if (effect.kind === 'say') {
-          this.output(effect.seq, effect.text);
-          m.resume();
-          // Snapshots wait for a slower effect; says are cheap and frequent.
-          continue;
-        }
-        this.flush();
-        await this.perform(effect);
-        this.options.onEffect?.(effect);
-        this.maybeSnapshot();
-      } catch (err) {
-        if (err instanceof PbRuntimeError) return this.failed(err);
-        throw err;
+      if (effect.kind === 'say') {
+        this.output(effect.seq, effect.text);
+        if (m.contextLogs) appendLog(m.frames[m.frames.length - 1]!, `said ${JSON.stringify(clipText(effect.text, 120))}`);
+        m.resume();
+        // Snapshots wait for a slower effect; says are cheap and frequent.
+        continue;
       }
+      this.flush();
+      await this.perform(effect);
+      this.options.onEffect?.(effect);
+      if (this.nlDepth === 0) this.maybeSnapshot();
     }
   }
 
@@ -214,70 +323,83 @@ export class Runner {
     return { status: 'failed', error, resumable };
   }
 
-  private async perform(effect: Exclude<Effect, { kind: 'end' | 'say' }>): Promise<void> {
+  private async perform(effect: Exclude<Effect, { kind: 'end' | 'say' | 'host-return' }>): Promise<void> {
     const m = this.machine;
     switch (effect.kind) {
       case 'ask': {
-        if (effect.prompt) {
-          this.output(effect.seq, effect.prompt);
+        let prompt = effect.prompt;
+        const frame = m.frames[m.frames.length - 1]!;
+        if (prompt && this.driver && this.options.model?.phraseAsks !== false && effect.variable && effect.variable !== '?') {
+          this.nlDepth++;
+          try {
+            prompt = await this.driver.phrase(frame, effect.variable, prompt, effect.at.step);
+          } finally {
+            this.nlDepth--;
+          }
+        }
+        if (prompt) {
+          this.output(effect.seq, prompt);
           this.flush();
         }
-        let text = this.replay.inputs.get(effect.seq);
-        if (text === undefined && this.options.replayOnly) throw new ReplayEnd(effect);
-        if (text === undefined) {
-          const line = await this.options.io.readLine();
-          if (line === null) {
-            const what = effect.variable && effect.variable !== '?' ? ` for ${effect.variable}` : '';
-            throw m.fail('input-eof', `end of input while asking${what}`);
-          }
-          text = line;
-          this.journal({ t: 'input', seq: effect.seq, text });
-        }
+        const what = effect.variable && effect.variable !== '?' ? `for ${effect.variable}` : prompt ? `"${clipText(prompt, 80)}"` : 'for a message';
+        const text = await this.input(effect.seq, what);
+        if (m.contextLogs) appendLog(frame, `asked ${JSON.stringify(clipText(prompt, 80))}, user answered ${JSON.stringify(clipText(text, 120))}`);
         m.resume(text);
         return;
       }
-      case 'tool': {
-        const recorded = this.replay.toolsDone.get(effect.seq);
-        if (recorded !== undefined || this.replay.toolsDone.has(effect.seq)) {
-          m.resume(recorded ?? null);
-          return;
-        }
-        if (this.options.replayOnly) throw new ReplayEnd(effect);
-        const tools = this.options.tools;
-        if (!tools) throw m.fail('undefined-playbook', `'${effect.name}' is not a playbook of this program and no host tools are loaded (pb run --tools MODULE)`);
-        if (!this.replay.toolsStarted.has(effect.seq)) {
-          this.journal({ t: 'tool-start', seq: effect.seq, callId: effect.callId, name: effect.name, args: effect.args, kwargs: effect.kwargs });
-        }
-        let result: Value;
-        try {
-          result = fromForeign(await tools.call(effect));
-        } catch (err) {
-          if (err instanceof ToolNotFound) throw m.fail('undefined-playbook', err.message);
-          throw m.fail('tool-error', `tool '${effect.name}' failed (call ${effect.callId}): ${(err as Error)?.message ?? String(err)}`);
-        }
-        this.journal({ t: 'tool-done', seq: effect.seq, result });
-        m.resume(result);
+      case 'tool':
+        m.resume(await this.toolCall(effect));
         return;
-      }
       case 'nl': {
-        const recorded = this.replay.models.get(effect.seq);
-        const model = this.options.model;
-        if (recorded !== undefined && model?.replay) {
-          m.resume(model.replay(effect, recorded, m));
-          return;
-        }
-        if (this.options.replayOnly) throw new ReplayEnd(effect);
-        if (!model) {
+        if (!this.driver) {
+          if (this.options.replayOnly) throw new ReplayEnd(effect);
           const what = effect.mode === 'cond' ? 'condition' : effect.mode === 'value' ? 'value' : 'step';
           throw m.fail('needs-model', `step ${effect.at.step} is a natural-language ${what} and needs a model, but none is configured: ${effect.info.text}`);
         }
-        const { value, record } = await model.perform(effect, m);
-        this.journal({ t: 'model', seq: effect.seq, reply: record });
-        m.resume(value);
+        this.nlDepth++;
+        try {
+          m.resume(await this.driver.perform(effect));
+        } finally {
+          this.nlDepth--;
+        }
+        return;
+      }
+      case 'triggers': {
+        if (!this.driver) {
+          m.resume([]);
+          return;
+        }
+        this.nlDepth++;
+        try {
+          m.resume(await this.driver.judge(m.frames[m.frames.length - 1]!, effect.candidates, effect.at.step));
+        } finally {
+          this.nlDepth--;
+        }
         return;
       }
       case 'generate':
         throw m.fail('unsupported', 'GeneratePlaybook is not available: dynamic playbook generation is not enabled in this build');
     }
+  }
+
+  /** A host tool call: the recorded result on replay, else journaled start, call, journaled result. */
+  private async toolCall(effect: ToolEffect): Promise<Value> {
+    const m = this.machine;
+    if (this.replay.toolsDone.has(effect.seq)) return this.replay.toolsDone.get(effect.seq) ?? null;
+    if (this.options.replayOnly) throw new ReplayEnd(effect);
+    const tools = this.options.tools;
+    if (!tools) throw m.fail('undefined-playbook', `'${effect.name}' is not a playbook of this program and no host tools are loaded (pb run --tools MODULE)`);
+    if (!this.replay.toolsStarted.has(effect.seq)) {
+      this.journal({ t: 'tool-start', seq: effect.seq, callId: effect.callId, name: effect.name, args: effect.args, kwargs: effect.kwargs });
+    }
+    let result: Value;
+    try {
+      result = fromForeign(await tools.call(effect));
+    } catch (err) {
+      if (err instanceof ToolNotFound) throw m.fail('undefined-playbook', err.message);
+      throw m.fail('tool-error', `tool '${effect.name}' failed (call ${effect.callId}): ${(err as Error)?.message ?? String(err)}`);
+    }
+    this.journal({ t: 'tool-done', seq: effect.seq, result });
+    return result;
   }
 }

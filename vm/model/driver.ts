@@ -1,0 +1,275 @@
+// Runs natural-language work on the model: one step (or a fused run of steps), a condition,
+// a value, a list to loop over, the phrasing of a question, or the judging of triggers.
+// The model acts only through the tools offered; every action goes back through the host
+// (the Runner), which journals it, so a resumed run replays the same conversation.
+import type { NLEffect } from '../runner.js';
+import type { Frame, Machine } from '../machine.js';
+import type { AgentInfo, CodeObject, NLInfo, Value } from '../pbasm/program.js';
+import { PbRuntimeError } from '../errors.js';
+import { toPlain } from '../values.js';
+import { appendLog, clipText, DEFAULT_CONTEXT, describeValue, renderContext, type ContextOptions } from './context.js';
+import { ALL_TOOLS, callableListing, forcedTool, systemBlocks } from './prompt.js';
+import type { CallSite, ContentBlock, ModelMessage, ModelReply, ModelRequest, ToolResultBlock, ToolUseBlock } from './protocol.js';
+
+/** What the driver needs from the runner; each call is journaled there. */
+export interface NLHost {
+  /** Says a line to the user (journaled output). */
+  say(text: string): void;
+  /** Asks the user; resolves to the answer (journaled input). */
+  ask(question: string): Promise<string>;
+  /** Runs a playbook of the program to completion, or a host tool; resolves to its result. */
+  call(frame: Frame, name: string, args: Record<string, Value>): Promise<Value>;
+  /** One model call (journaled, replayed, counted). */
+  complete(request: ModelRequest, site: CallSite): Promise<ModelReply>;
+  /** Names of host tools the model may call. */
+  toolNames(): string[];
+}
+
+export interface DriverOptions {
+  model: string;
+  maxTokens: number;
+  /** Model turns allowed for one step before it is stopped. */
+  maxTurns: number;
+  context: ContextOptions;
+}
+
+export const DEFAULT_DRIVER: Omit<DriverOptions, 'model'> = { maxTokens: 1024, maxTurns: 12, context: DEFAULT_CONTEXT };
+
+interface Outcome {
+  value: Value;
+  /** One-line record of what happened, for the frame's log. */
+  actions: string[];
+  runNested?: boolean;
+}
+
+export class NLDriver {
+  constructor(
+    private readonly machine: Machine,
+    private readonly host: NLHost,
+    private readonly options: DriverOptions,
+  ) {}
+
+  private agentInfo(name: string): AgentInfo {
+    return this.machine.program.agents.find((a) => a.name === name) ?? this.machine.program.agents[0]!;
+  }
+
+  private base(frame: Frame, tool: string | undefined, userText: string): ModelRequest {
+    const code = frame.code;
+    const callable = callableListing(this.machine.program.agents, code.agent, this.host.toolNames());
+    return {
+      model: this.options.model,
+      max_tokens: this.options.maxTokens,
+      system: systemBlocks(this.agentInfo(code.agent), code, callable),
+      tools: ALL_TOOLS,
+      ...(tool ? { tool_choice: { type: 'tool' as const, name: tool } } : {}),
+      messages: [{ role: 'user', content: [{ type: 'text', text: userText }] }],
+    };
+  }
+
+  private site(frame: Frame, step: string, purpose: string): CallSite {
+    const s = frame.code.steps.find((x) => x.id === step);
+    return {
+      agent: frame.code.agent,
+      playbook: frame.code.name,
+      step,
+      line: s?.line ?? frame.code.line,
+      file: this.machine.program.files[s?.file ?? frame.code.file]?.path ?? '?',
+      purpose,
+    };
+  }
+
+  /** The machine's natural-language effect: returns the value to resume it with. */
+  async perform(effect: NLEffect): Promise<Value> {
+    const frame = this.machine.frames[this.machine.frames.length - 1]!;
+    const infos = [effect.info, ...effect.fused];
+    const kind = effect.mode === 'cond' ? (effect.info.kind === 'block' ? 'block' : 'cond') : effect.info.kind;
+    const outcome = await this.converse(frame, infos, kind, effect.at.step);
+    const stepIds = infos.map((i) => frame.code.steps[i.step]?.id ?? '?').join(', ');
+    const what = infos.length > 1 ? `steps ${stepIds}` : `step ${stepIds}`;
+    const result = outcome.value === null ? '' : ` -> ${describeValue(outcome.value)}`;
+    appendLog(frame, `${what} (${clipText(infos.map((i) => i.text).join(' / '), 120)}): ${outcome.actions.join('; ') || 'done'}${result}`, this.options.context);
+    if (effect.mode === 'cond') return kind === 'block' ? !!outcome.runNested : outcome.value === true;
+    if (effect.mode === 'value' && kind === 'list') return Array.isArray(outcome.value) ? outcome.value : [];
+    return outcome.value;
+  }
+
+  private instruction(frame: Frame, infos: NLInfo[], kind: string): string {
+    const id = (i: NLInfo) => frame.code.steps[i.step]?.id ?? '?';
+    const one = infos[0]!;
+    switch (kind) {
+      case 'cond':
+        return `Step ${id(one)} needs a decision. Is this true now? ${one.text}\nAnswer with the decide tool.`;
+      case 'block':
+        return `Perform step ${id(one)}: ${one.text}\nIt has nested steps; the machine runs them only if they apply now. Finish with finish_block, setting run_nested.`;
+      case 'value':
+      case 'return':
+        return `Step ${id(one)} needs a value${one.target ? ` for ${one.target}` : ''}: ${one.text}\nGive it with the provide_value tool (a JSON value: text, number, boolean, list or object).`;
+      case 'list':
+        return `Step ${id(one)} loops: ${one.text}\nGive the items to loop over, in order, with the provide_list tool.`;
+      default: {
+        if (infos.length === 1) {
+          const sayHint = kind === 'say' ? '\nThis step is a message: call say with it (or reply with just the message text).' : '';
+          return `Perform step ${id(one)}: ${one.text}${sayHint}`;
+        }
+        const list = infos.map((i) => `- ${id(i)}: ${i.text}`).join('\n');
+        return `Perform these consecutive steps, in order, then finish:\n${list}`;
+      }
+    }
+  }
+
+  private async converse(frame: Frame, infos: NLInfo[], kind: string, step: string): Promise<Outcome> {
+    const forced = forcedTool(kind as NLInfo['kind']);
+    const userText = `${renderContext(this.machine, frame, this.options.context)}\n\n${this.instruction(frame, infos, kind)}`;
+    const request = this.base(frame, forced, userText);
+    const site = this.site(frame, step, infos.length > 1 ? 'fused-steps' : kind);
+    const actions: string[] = [];
+    let said = false;
+    for (let turn = 0; turn < this.options.maxTurns; turn++) {
+      const reply = await this.host.complete(request, site);
+      const uses = reply.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
+      const text = reply.content
+        .filter((b) => b.type === 'text')
+        .map((b) => (b as { text: string }).text)
+        .join('\n')
+        .trim();
+      if (forced) {
+        const use = uses.find((u) => u.name === forced);
+        const value = use ? this.forcedValue(forced, use.input) : undefined;
+        if (value !== undefined) return { value, actions };
+        // Wrong or malformed answer: say why and ask again.
+        request.messages.push({ role: 'assistant', content: reply.content as ContentBlock[] });
+        request.messages.push({ role: 'user', content: this.rejectAll(uses, `Answer with the ${forced} tool and its required fields.`, text) });
+        continue;
+      }
+      if (uses.length === 0) {
+        // A reply without tool calls completes the step; for a message step the text is the message.
+        if (kind === 'say' && !said && text) {
+          this.host.say(text);
+          actions.push(`said ${JSON.stringify(clipText(text, 120))}`);
+          return { value: null, actions };
+        }
+        return { value: text || null, actions, runNested: false };
+      }
+      request.messages.push({ role: 'assistant', content: reply.content as ContentBlock[] });
+      const results: ToolResultBlock[] = [];
+      let finished: Outcome | undefined;
+      for (const use of uses) {
+        const r = await this.act(frame, use, actions);
+        if (r.said) said = true;
+        results.push({ type: 'tool_result', tool_use_id: use.id, content: r.content, ...(r.error ? { is_error: true } : {}) });
+        if (r.finish) finished = { value: r.finish.value, actions, runNested: r.finish.runNested };
+      }
+      if (finished) return finished;
+      request.messages.push({ role: 'user', content: results });
+    }
+    throw new PbRuntimeError('model-error', `the model did not finish step ${step} within ${this.options.maxTurns} turns`, this.machine.callStack());
+  }
+
+  /** Tool results for a reply that must be answered again: every tool use gets an error result. */
+  private rejectAll(uses: ToolUseBlock[], message: string, text: string): ContentBlock[] {
+    if (uses.length === 0) return [{ type: 'text', text: text ? `${message}` : message }];
+    return uses.map((u) => ({ type: 'tool_result', tool_use_id: u.id, content: message, is_error: true }));
+  }
+
+  private forcedValue(tool: string, input: unknown): Value | undefined {
+    if (!input || typeof input !== 'object') return undefined;
+    const i = input as Record<string, unknown>;
+    switch (tool) {
+      case 'decide':
+        return typeof i.answer === 'boolean' ? i.answer : undefined;
+      case 'provide_value':
+        return 'value' in i ? (toPlain(i.value as Value) as Value) : undefined;
+      case 'provide_list':
+        return Array.isArray(i.items) ? (toPlain(i.items as Value) as Value) : undefined;
+      case 'phrase_question':
+        return typeof i.question === 'string' && i.question.trim() ? i.question : undefined;
+      case 'fire_triggers':
+        return Array.isArray(i.ids) && i.ids.every((x) => typeof x === 'string') ? (i.ids as string[]) : undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  private async act(
+    frame: Frame,
+    use: ToolUseBlock,
+    actions: string[],
+  ): Promise<{ content: string; error?: boolean; said?: boolean; finish?: { value: Value; runNested?: boolean } }> {
+    const input = (use.input && typeof use.input === 'object' ? use.input : {}) as Record<string, unknown>;
+    const str = (k: string) => (typeof input[k] === 'string' ? (input[k] as string) : undefined);
+    switch (use.name) {
+      case 'say': {
+        const message = str('message');
+        if (message === undefined) return { content: 'say needs a "message" string', error: true };
+        this.host.say(message);
+        actions.push(`said ${JSON.stringify(clipText(message, 120))}`);
+        return { content: 'said', said: true };
+      }
+      case 'set_variable': {
+        const name = str('name');
+        if (!name || !/^\$?[A-Za-z_][A-Za-z0-9_]*$/.test(name) || !('value' in input)) return { content: 'set_variable needs "name" (e.g. $total) and "value"', error: true };
+        const value = toPlain(input.value as Value) as Value;
+        this.machine.setVariable(frame, name, value);
+        actions.push(`set ${name} = ${describeValue(value)}`);
+        return { content: 'ok' };
+      }
+      case 'ask_user': {
+        const question = str('question');
+        if (!question) return { content: 'ask_user needs a "question" string', error: true };
+        const answer = await this.host.ask(question);
+        actions.push(`asked ${JSON.stringify(clipText(question, 80))}, user answered ${JSON.stringify(clipText(answer, 80))}`);
+        return { content: answer };
+      }
+      case 'call_playbook': {
+        const name = str('name');
+        if (!name) return { content: 'call_playbook needs a "name"', error: true };
+        const args = input.args && typeof input.args === 'object' && !Array.isArray(input.args) ? (toPlain(input.args as Value) as Record<string, Value>) : {};
+        const result = await this.host.call(frame, name, args);
+        actions.push(`called ${name} -> ${describeValue(result)}`);
+        return { content: JSON.stringify(result) };
+      }
+      case 'load_artifact': {
+        const name = (str('name') ?? '').replace(/^Artifact\[(.*)\]$/, '$1');
+        const a = this.machine.artifacts[name] as { content?: Value } | undefined;
+        if (!a) return { content: `no artifact named '${name}'`, error: true };
+        return { content: typeof a.content === 'string' ? a.content : JSON.stringify(a.content) };
+      }
+      case 'finish_step':
+        return { content: 'ok', finish: { value: 'result' in input ? (toPlain(input.result as Value) as Value) : null } };
+      case 'finish_block':
+        if (typeof input.run_nested !== 'boolean') return { content: 'finish_block needs "run_nested" (true or false)', error: true };
+        return { content: 'ok', finish: { value: 'result' in input ? (toPlain(input.result as Value) as Value) : null, runNested: input.run_nested } };
+      default:
+        return { content: `there is no tool '${use.name}' here; use one of the tools offered`, error: true };
+    }
+  }
+
+  /** The question a deterministic `Ask user for $x` shows, phrased by the model. */
+  async phrase(frame: Frame, variable: string, fallback: string, step: string): Promise<string> {
+    const text = `${renderContext(this.machine, frame, this.options.context)}\n\nStep ${step} asks the user for ${variable}. Phrase the question to show them (one short sentence), with phrase_question.`;
+    const request = this.base(frame, 'phrase_question', text);
+    for (let turn = 0; turn < 3; turn++) {
+      const reply = await this.host.complete(request, this.site(frame, step, 'phrase'));
+      const use = reply.content.find((b): b is ToolUseBlock => b.type === 'tool_use' && b.name === 'phrase_question');
+      const q = use ? this.forcedValue('phrase_question', use.input) : undefined;
+      if (typeof q === 'string') return q;
+      request.messages.push({ role: 'assistant', content: reply.content as ContentBlock[] });
+      request.messages.push({ role: 'user', content: this.rejectAll(reply.content.filter((b): b is ToolUseBlock => b.type === 'tool_use'), 'Answer with phrase_question and a "question" string.', '') });
+    }
+    return fallback;
+  }
+
+  /** Which natural-language triggers hold now; returns their keys. */
+  async judge(frame: Frame, candidates: Array<{ key: string; text: string; playbook: string }>, step: string): Promise<string[]> {
+    const list = candidates.map((c, i) => `- T${i + 1} (playbook ${c.playbook}): ${c.text}`).join('\n');
+    const text = `${renderContext(this.machine, frame, this.options.context)}\n\nSomething just happened (user input or a change of state). Which of these triggers hold right now? Reply with their ids (e.g. ["T1"]), or [] if none:\n${list}`;
+    const request = this.base(frame, 'fire_triggers', text);
+    const reply = await this.host.complete(request, this.site(frame, step, 'triggers'));
+    const use = reply.content.find((b): b is ToolUseBlock => b.type === 'tool_use' && b.name === 'fire_triggers');
+    const ids = use ? this.forcedValue('fire_triggers', use.input) : undefined;
+    if (!Array.isArray(ids)) return [];
+    return candidates.filter((_c, i) => (ids as string[]).includes(`T${i + 1}`)).map((c) => c.key);
+  }
+}
+
+export type { CodeObject, ModelMessage };

@@ -82,6 +82,10 @@ export class ModuleToolHost implements ToolHost {
     return loaded;
   }
 
+  names(): string[] {
+    return [...this.tools.keys()];
+  }
+
   async call(effect: ToolEffect): Promise<unknown> {
     const fns = effect.block ? await this.block(effect.block.agent, effect.block.index) : this.tools;
     const fn = fns.get(effect.name);

@@ -1,5 +1,7 @@
 // pb run | resume | inspect
 import type { Command } from 'commander';
+import { configureModel, type ConfiguredModel } from '../model-config.js';
+import { ReplayFileError } from '../replay-file.js';
 import { InvalidArgumentError } from 'commander';
 import { LoadError, loadProgram } from '../load-program.js';
 import { describeOutcome, inspectRun, resumeRun, runProgram, StateError, type RunResult } from '../run.js';
@@ -13,11 +15,13 @@ function positiveInt(value: string): number {
   return n;
 }
 
-function finish(result: RunResult, stats: boolean, started: number): void {
+function finish(result: RunResult, stats: boolean, started: number, configured?: ConfiguredModel): void {
   const { outcome, machine } = result;
+  if (configured && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   if (stats) {
     const ms = performance.now() - started;
     writeStderr(`pb: ${outcome.status}: ${machine.steps} steps, ${machine.seq} effects, ${ms.toFixed(1)} ms`);
+    if (configured) writeStderr(configured.stats.report().replace(/^/gm, 'pb: '));
   }
   if (outcome.status === 'failed') {
     writeStderr(describeOutcome(outcome, machine.program, result.state) ?? outcome.error.message);
@@ -43,11 +47,43 @@ interface RunFlags {
   state?: string;
   maxSteps?: number;
   stats?: boolean;
+  model?: string;
+  record?: string;
+  replay?: string;
+  maxModelCalls?: number;
+}
+
+/** The model for this run, if any; prints where replies come from. */
+function model(opts: RunFlags) {
+  const tty = !!process.stderr.isTTY;
+  const progress = (line: string, live: boolean) => {
+    if (live) process.stderr.write(`\r\x1b[K${line}`);
+    else writeStderr(line);
+  };
+  try {
+    const configured = configureModel(opts, process.env, progress, tty);
+    if (configured) writeStderr(configured.banner);
+    return configured;
+  } catch (err) {
+    if (err instanceof ReplayFileError) {
+      writeStderr(err.message);
+      process.exitCode = EXIT.io;
+      return null;
+    }
+    throw err;
+  }
+}
+
+function withModelOptions(cmd: Command): Command {
+  return cmd
+    .option('--model <id>', 'model id (default: $PB_MODEL or the built-in default)')
+    .option('--record <file>', 'also write every model reply to this replay file')
+    .option('--replay <file>', 'answer model calls from a replay file; makes no model call')
+    .option('--max-model-calls <n>', 'stop with an error after this many model calls', positiveInt);
 }
 
 export function registerRunCommands(program: Command): void {
-  program
-    .command('run')
+  withModelOptions(program.command('run'))
     .description('run a program (.pb or .pbasm); stdout carries only what it says')
     .argument('<file>', 'program to run')
     .option('--input <file>', 'read user input from a file instead of stdin')
@@ -60,15 +96,16 @@ export function registerRunCommands(program: Command): void {
       try {
         const loaded = loadProgram(file);
         if (loaded.rendered) writeStderr(loaded.rendered);
-        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps });
-        finish(result, !!opts.stats, started);
+        const configured = model(opts);
+        if (configured === null) return;
+        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host });
+        finish(result, !!opts.stats, started, configured);
       } catch (err) {
         handle(err);
       }
     });
 
-  program
-    .command('resume')
+  withModelOptions(program.command('resume'))
     .description('continue a durable run from its state directory')
     .argument('<dir>', 'state directory given to `pb run --state`')
     .option('--input <file>', 'read further user input from this file')
@@ -78,8 +115,10 @@ export function registerRunCommands(program: Command): void {
     .action(async (dir: string, opts: RunFlags) => {
       const started = performance.now();
       try {
-        const result = await resumeRun(dir, { input: opts.input, tools: opts.tools, maxSteps: opts.maxSteps, warn: (m) => writeStderr(`pb: warning: ${m}`) });
-        finish(result, !!opts.stats, started);
+        const configured = model(opts);
+        if (configured === null) return;
+        const result = await resumeRun(dir, { input: opts.input, tools: opts.tools, maxSteps: opts.maxSteps, model: configured?.host, warn: (m) => writeStderr(`pb: warning: ${m}`) });
+        finish(result, !!opts.stats, started, configured);
       } catch (err) {
         handle(err);
       }

@@ -1,0 +1,57 @@
+// Chooses the model for a run from flags and environment: a replay file (no calls at all),
+// else Claude through the SDK when an API key or base URL is configured, else none (a
+// natural-language step then stops the run with a clear, resumable error).
+import type { ModelHost } from '../vm/runner.js';
+import type { Model } from '../vm/model/protocol.js';
+import { AnthropicModel, DEFAULT_MODEL } from './providers/anthropic.js';
+import { RecordingModel, ReplayModel } from './replay-file.js';
+import { RunStats } from './stats.js';
+
+export interface ModelFlags {
+  model?: string;
+  record?: string;
+  replay?: string;
+  maxModelCalls?: number;
+  /** Let the model phrase deterministic Ask questions (default true). */
+  phraseAsks?: boolean;
+}
+
+export interface ConfiguredModel {
+  host: ModelHost;
+  stats: RunStats;
+  /** One line for stderr describing where replies come from. */
+  banner: string;
+}
+
+export function configureModel(flags: ModelFlags, env: NodeJS.ProcessEnv, progress: (line: string, live: boolean) => void, tty: boolean): ConfiguredModel | undefined {
+  let model: Model;
+  let banner: string;
+  if (flags.replay) {
+    model = new ReplayModel(flags.replay);
+    banner = `pb: replaying recorded model replies from ${flags.replay} (no model calls)`;
+  } else if (env.ANTHROPIC_API_KEY || env.ANTHROPIC_BASE_URL) {
+    const timeoutMs = env.PB_MODEL_TIMEOUT_MS ? Number(env.PB_MODEL_TIMEOUT_MS) : undefined;
+    const maxRetries = env.PB_MODEL_RETRIES ? Number(env.PB_MODEL_RETRIES) : undefined;
+    model = new AnthropicModel({
+      model: flags.model ?? env.PB_MODEL ?? DEFAULT_MODEL,
+      ...(timeoutMs !== undefined && Number.isFinite(timeoutMs) ? { timeoutMs } : {}),
+      ...(maxRetries !== undefined && Number.isFinite(maxRetries) ? { maxRetries } : {}),
+    });
+    banner = `pb: model ${model.id} via the Anthropic API`;
+  } else {
+    return undefined;
+  }
+  if (flags.record) {
+    model = new RecordingModel(model, flags.record);
+    banner += `; recording replies to ${flags.record}`;
+  }
+  const stats = new RunStats(model.id, progress, tty);
+  const host: ModelHost = {
+    model,
+    ...(flags.maxModelCalls !== undefined ? { maxCalls: flags.maxModelCalls } : {}),
+    phraseAsks: flags.phraseAsks ?? true,
+    // Replies from a replay file count as replayed, not as model calls.
+    onCall: (site, reply, replayed) => stats.record(site, reply, replayed || !!flags.replay),
+  };
+  return { host, stats, banner };
+}

@@ -25,6 +25,8 @@ export interface RunOptions {
   tools?: string;
   maxSteps?: number;
   model?: ModelHost;
+  /** Arguments of the entry playbook(s), by parameter name. */
+  args?: Record<string, Value>;
   /** Overrides console I/O (tests, embedding). */
   io?: RunnerIO;
   /** Custom run store (defaults to a local directory at `state`). */
@@ -81,7 +83,7 @@ function inputReader(path: string | undefined, skip: number) {
 
 export async function runProgram(program: Program, options: RunOptions = {}): Promise<RunResult> {
   const runId = randomBytes(6).toString('hex');
-  const machine = new Machine(program, { maxSteps: options.maxSteps, runId });
+  const machine = new Machine(program, { maxSteps: options.maxSteps, runId, entryArgs: options.args });
   const io = options.io ?? consoleIO(inputReader(options.input, 0));
   const tools = await toolHost(options.tools, program, runId);
   if (!options.state && !options.store) {
@@ -103,6 +105,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
       inputFile: options.input ? resolve(options.input) : null,
       tools: options.tools ? resolve(options.tools) : null,
       maxSteps: options.maxSteps ?? null,
+      args: options.args ?? {},
       created: new Date().toISOString(),
     };
     const sync = options.sync ?? 'snapshot';
@@ -165,7 +168,9 @@ function loadRun(store: RunStore): LoadedRun {
 /** The machine as of the last snapshot, or a fresh one when the run has none yet. */
 function machineAt(run: LoadedRun, dir: string, maxSteps?: number): Machine {
   if (!run.snapshot) {
-    const m = new Machine(run.program, { maxSteps, runId: run.start.runId });
+    const args = run.start.host?.args;
+    const entryArgs = args && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, Value>) : {};
+    const m = new Machine(run.program, { maxSteps, runId: run.start.runId, entryArgs });
     m.start();
     return m;
   }

@@ -65,6 +65,8 @@ export interface MachineOptions {
   contextLogs?: boolean;
   /** Run consecutive natural-language steps in one model call. */
   fuse?: boolean;
+  /** Arguments for entry playbooks, by parameter name (pb run --arg name=value). */
+  entryArgs?: Record<string, Value>;
 }
 
 export type MachineStatus = 'ready' | 'running' | 'waiting' | 'finished' | 'halted' | 'failed';
@@ -117,6 +119,7 @@ export class Machine {
   nlEvent = false;
   contextLogs: boolean;
   fuse: boolean;
+  entryArgs: Record<string, Value>;
 
   private readonly codeIndex = new Map<string, CodeObject>();
   private readonly triggers: StateTrigger[] = [];
@@ -133,6 +136,7 @@ export class Machine {
     this.runId = options.runId ?? 'run';
     this.contextLogs = options.contextLogs ?? false;
     this.fuse = options.fuse ?? true;
+    this.entryArgs = options.entryArgs ?? {};
     for (const agent of program.agents) {
       this.state[agent.name] = {};
       for (const pb of agent.playbooks) {
@@ -291,7 +295,15 @@ export class Machine {
         this.stack[this.sp++] = new PlaybookRef(code.agent, code.name);
         return true;
       }
-      this.enter(code, 0, [], true);
+      // Entry parameters come from --arg; one that is not given is None, as a caller would leave it.
+      const names = code.params.filter((p) => p.name in this.entryArgs || !p.hasDefault).map((p) => p.name);
+      for (const n of names) this.stack[this.sp++] = n in this.entryArgs ? this.entryArgs[n]! : null;
+      try {
+        this.enter(code, names.length, names, true);
+      } catch (err) {
+        if (err instanceof VMFault) throw new PbRuntimeError(err.code, err.message, this.callStack());
+        throw err;
+      }
       return true;
     }
     return false;

@@ -8,6 +8,22 @@ import { describeOutcome, inspectRun, resumeRun, runProgram, StateError, type Ru
 import { ToolLoadError } from '../tools.js';
 import { writeStderr } from '../console-io.js';
 import { EXIT } from './exit-codes.js';
+import type { Value } from '../../vm/pbasm/program.js';
+
+/** --arg name=value (repeatable); the value is JSON when it parses as JSON, else text. */
+function collectArg(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('expected name=value');
+  const name = value.slice(0, eq).replace(/^\$/, '');
+  const raw = value.slice(eq + 1);
+  let parsed: unknown = raw;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    // Plain text.
+  }
+  return { ...previous, [name]: parsed };
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -51,6 +67,7 @@ interface RunFlags {
   record?: string;
   replay?: string;
   maxModelCalls?: number;
+  arg?: Record<string, unknown>;
 }
 
 /** The model for this run, if any; prints where replies come from. */
@@ -90,6 +107,7 @@ export function registerRunCommands(program: Command): void {
     .option('--tools <module>', 'TS/JS module whose exported functions are host tools')
     .option('--state <dir>', 'journal and snapshot the run here, so `pb resume` can continue it')
     .option('--max-steps <n>', 'stop with an error after this many steps', positiveInt)
+    .option('--arg <name=value>', 'argument of the entry playbook (repeatable; JSON or text)', collectArg)
     .option('--stats', 'print run statistics to stderr at the end')
     .action(async (file: string, opts: RunFlags) => {
       const started = performance.now();
@@ -98,7 +116,7 @@ export function registerRunCommands(program: Command): void {
         if (loaded.rendered) writeStderr(loaded.rendered);
         const configured = model(opts);
         if (configured === null) return;
-        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host });
+        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host, args: opts.arg as Record<string, Value> | undefined });
         finish(result, !!opts.stats, started, configured);
       } catch (err) {
         handle(err);

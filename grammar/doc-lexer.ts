@@ -186,12 +186,18 @@ export function lexDocument(source: string): DocLexResult {
       if (stack.length === 0) {
         stack.push(indent);
       } else {
+        let popped = 0;
         while (stack.length > 1 && indent < stack[stack.length - 1]!) {
           stack.pop();
           tokens.push(make(Dedent, '', lineNo, 1, lineNo, undefined));
+          popped++;
         }
         const top = stack[stack.length - 1]!;
-        if (indent > top && stack.length >= MAX_BULLET_DEPTH) {
+        if (indent > top && popped > 0) {
+          // Between two open levels (e.g. 6 after 0, 4, 8): a sibling of the level just closed.
+          tokens.pop();
+          stack.push(indent);
+        } else if (indent > top && stack.length >= MAX_BULLET_DEPTH) {
           // Deeper than any real procedure: keep it at the deepest level (the parser recurses per level).
           if (!tooDeep) problems.push({ line: lineNo, col: lead.width + 1, length: 1, message: `steps nested more than ${MAX_BULLET_DEPTH} levels deep`, severity: 'error' });
           tooDeep = true;

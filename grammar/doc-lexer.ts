@@ -82,7 +82,8 @@ function stripComments(line: string, state: { open: boolean; line: number; col: 
 }
 
 export function lexDocument(source: string): DocLexResult {
-  const lines = source.split(/\r\n|\r|\n/);
+  // Splitting on '\n' alone is several times faster than the regex; only pay for CR handling when present.
+  const lines = source.indexOf('\r') < 0 ? source.split('\n') : source.split(/\r\n|\r|\n/);
   const tokens: IToken[] = [];
   const problems: LexProblem[] = [];
   const offsets: number[] = new Array(lines.length);
@@ -135,7 +136,7 @@ export function lexDocument(source: string): DocLexResult {
     const raw = lines[i]!;
     const line = stripComments(raw, comment, lineNo);
     const lead = leading(line);
-    const body = line.slice(lead.index);
+    const body = lead.index === 0 ? line : line.slice(lead.index);
 
     if (body.length === 0) {
       if (lastBullet) blankSinceBullet = true;

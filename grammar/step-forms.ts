@@ -99,7 +99,14 @@ function variable(name: string, whole: string, from = 0): VarRef {
 
 /** Recognizes the form of one step's text (already without its bullet). */
 export function recognizeStep(text: string): StepForm {
-  const firstWord = /^[A-Za-z]+/.exec(text)?.[0]?.toLowerCase();
+  // The leading word, if it is short enough to be one of LEADING_WORDS (at most 9 letters).
+  let n = 0;
+  while (n < text.length && n < 10) {
+    const c = text.charCodeAt(n) | 32;
+    if (c < 97 || c > 122) break;
+    n++;
+  }
+  const firstWord = n > 0 && n <= 9 ? text.slice(0, n).toLowerCase() : undefined;
   if (firstWord !== undefined && LEADING_WORDS.has(firstWord)) {
     const form = recognizeKeywordForm(text, firstWord);
     if (form) return form;

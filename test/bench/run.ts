@@ -149,7 +149,7 @@ function benchDispatch(): void {
 function benchSnapshot(): void {
   // 100 frames deep, each with 100 locals: 10,000 variables; the innermost frame waits on an Ask.
   const locals = Array.from({ length: 100 }, (_, i) => `  - v${i} = n * ${i} + ${i}`).join('\n');
-  const src = `# Deep\n## Main\n### Steps\n- Deep(99)\n\n## Deep($n)\n### Steps\n- If $n > 1\n${locals}\n  - Deep($n - 1)\n- Ask user for $answer\n`;
+  const src = `# Deep\n## Main\n### Steps\n- Deep(99)\n\n## Deep($n)\n### Steps\n${locals.replace(/^  /gm, '')}\n- If $n > 1\n  - Deep($n - 1)\n- Ask user for $answer\n`;
   const program = compileOrThrow(src, 'deep.pb');
   const m = new Machine(program);
   const effect = m.run();

@@ -13,6 +13,8 @@ import { Machine } from '../../vm/machine.js';
 import { Runner } from '../../vm/runner.js';
 import { captureMachine, decodeSnapshot, encodeSnapshot, restoreMachine } from '../../vm/durable/snapshot.js';
 import { runProgram } from '../../src/run.js';
+import { ALL_TOOLS, SYSTEM_RULES } from '../../vm/model/prompt.js';
+import type { Model, ModelReply, ModelRequest } from '../../vm/model/protocol.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..'); // dist/test/bench → repo root
@@ -148,7 +150,7 @@ function benchDispatch(): void {
 
 function benchSnapshot(): void {
   // 100 frames deep, each with 100 locals: 10,000 variables; the innermost frame waits on an Ask.
-  const locals = Array.from({ length: 100 }, (_, i) => `  - v${i} = n * ${i} + ${i}`).join('\n');
+  const locals = Array.from({ length: 101 }, (_, i) => `  - v${i} = n * ${i} + ${i}`).join('\n');
   const src = `# Deep\n## Main\n### Steps\n- Deep(99)\n\n## Deep($n)\n### Steps\n${locals.replace(/^  /gm, '')}\n- If $n > 1\n  - Deep($n - 1)\n- Ask user for $answer\n`;
   const program = compileOrThrow(src, 'deep.pb');
   const m = new Machine(program);
@@ -207,12 +209,66 @@ async function benchJournal(): Promise<void> {
   );
 }
 
+/** A model that answers instantly in-process: what is left is the VM's own time per step. */
+class InstantModel implements Model {
+  readonly id = 'instant';
+  sizes: number[] = [];
+  async complete(request: ModelRequest): Promise<ModelReply> {
+    this.sizes.push(JSON.stringify(request).length);
+    const forced = request.tool_choice?.type === 'tool' ? request.tool_choice.name : undefined;
+    const last = request.messages[request.messages.length - 1]!;
+    const answered = last.content.some((b) => b.type === 'tool_result');
+    const content: ModelReply['content'] = answered
+      ? [{ type: 'text', text: 'done' }]
+      : forced
+      ? [{ type: 'tool_use', id: `t${this.sizes.length}`, name: forced, input: forced === 'provide_list' ? { items: [] } : forced === 'decide' ? { answer: false } : { value: 1 } }]
+      : [{ type: 'tool_use', id: `t${this.sizes.length}`, name: 'say', input: { message: `Item summary number ${this.sizes.length}.` } }];
+    return { content, stop_reason: 'tool_use', usage: { input_tokens: 0, output_tokens: 0 }, model: 'instant' };
+  }
+}
+
+async function benchModel(): Promise<void> {
+  const fixed = SYSTEM_RULES.length + JSON.stringify(ALL_TOOLS).length;
+  say(`model: fixed prompt overhead per call (system rules + tool definitions) = ${Math.ceil(fixed / 4)} tokens at 4 chars/token (${fixed} chars)  [target <= 1,500; Playbooks AI's system prompt alone is 20,032 bytes = 5,008 tokens]`);
+
+  const N = 1000;
+  const src = `# Looper\nSummarizes items.\n\n## Main\n### Steps\n- For each i in range(${N})\n  - Tell the user a one-line summary of item {i}\n- End program\n`;
+  const program = compileOrThrow(src, 'looper.pb');
+  const sink = { writeLines: (_l: string[]) => {}, readLine: async () => null };
+  const instant = new InstantModel();
+  const t0 = performance.now();
+  const r = await new Runner(new Machine(program), { io: sink, model: { model: instant } }).run();
+  const ms = performance.now() - t0;
+  if (r.status === 'failed') throw new Error(r.error.message);
+  const at10 = instant.sizes[9]!;
+  const largestLate = Math.max(...instant.sizes.slice(N - 10));
+  say(`model: ${N}-iteration For each with one NL step: request at iteration 10 = ${at10} chars, largest of the last 10 (990-1000) = ${largestLate} chars, ratio ${(largestLate / at10).toFixed(3)}  [target <= 1.2]`);
+  say(`model: VM time per NL step with an instant in-process model (prompt building, context, dispatch; no SDK or HTTP): ${((ms / N) * 1000).toFixed(0)} us  [target <= 2 ms]`);
+
+  const { startFakeAnthropic, minimalResponder } = await import('../support/fake-anthropic.js');
+  const { AnthropicModel } = await import('../../src/providers/anthropic.js');
+  const server = await startFakeAnthropic({ responder: minimalResponder() });
+  try {
+    const M = 200;
+    const p2 = compileOrThrow(src.replace(`range(${N})`, `range(${M})`), 'looper.pb');
+    const t1 = performance.now();
+    const r2 = await new Runner(new Machine(p2), { io: sink, model: { model: new AnthropicModel({ apiKey: 'bench', baseURL: server.url }) } }).run();
+    const total = performance.now() - t1;
+    if (r2.status === 'failed') throw new Error(r2.error.message);
+    const serverMs = server.messageRequests().reduce((n, q) => n + ((q as { handledMs?: number }).handledMs ?? 0), 0);
+    say(`model: same loop through the real SDK and the loopback fake server (zero latency): ${((total / M) * 1000).toFixed(0)} us per NL step incl. SDK and HTTP${serverMs ? `, ${(((total - serverMs) / M) * 1000).toFixed(0)} us excluding server time` : ''}`);
+  } finally {
+    await server.close();
+  }
+}
+
 async function main(): Promise<void> {
   say(`pbvm bench (node ${process.version}, ${new Date().toISOString().slice(0, 10)})`);
   if (want('compile')) benchCompile();
   if (want('vm')) benchDispatch();
   if (want('snapshot')) benchSnapshot();
   if (want('journal')) await benchJournal();
+  if (want('model')) await benchModel();
 }
 
 await main();

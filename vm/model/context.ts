@@ -14,7 +14,12 @@ export interface ContextOptions {
   artifactChars: number;
 }
 
-export const DEFAULT_CONTEXT: ContextOptions = { logBudgetTokens: 1200, artifactChars: 1500 };
+/**
+ * A frame's log keeps roughly its last half-dozen entries: enough for the model to see what
+ * just happened, small enough that a loop's request at iteration 1,000 is the size it was
+ * at iteration 10. Older entries fold into a count (the summary).
+ */
+export const DEFAULT_CONTEXT: ContextOptions = { logBudgetTokens: 300, artifactChars: 1500 };
 
 const ENTRY_CHARS = 300;
 

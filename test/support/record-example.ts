@@ -1,0 +1,91 @@
+// Regenerates examples/support-triage.replay.json: runs the example against the fake
+// Messages API with scripted, sensible replies (the real SDK, through --record), so the
+// README's main command can replay it offline with no API key.
+//   npx tsc -p . && node dist/test/support/record-example.js
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { startFakeAnthropic, type RecordedRequest, type Reply } from './fake-anthropic.js';
+import { compileSource } from '../../compiler/compile.js';
+import { runProgram } from '../../src/run.js';
+import { AnthropicModel } from '../../src/providers/anthropic.js';
+import { RecordingModel } from '../../src/replay-file.js';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const EXAMPLE = 'examples/support-triage.pb';
+export const REPLAY = 'examples/support-triage.replay.json';
+export const EXAMPLE_INPUT = ['I was charged twice for my March invoice', 'INV-2041'];
+
+function lastText(req: RecordedRequest): string {
+  const messages = (req.body as { messages: Array<{ content: Array<{ type: string; text?: string }> }> }).messages;
+  return messages[messages.length - 1]!.content.map((b) => b.text ?? '').join('\n');
+}
+
+function hasToolResults(req: RecordedRequest): boolean {
+  const messages = (req.body as { messages: Array<{ content: Array<{ type: string }> }> }).messages;
+  return messages[messages.length - 1]!.content.some((b) => b.type === 'tool_result');
+}
+
+/** Answers like a careful model would for this example. */
+export function triageResponder(req: RecordedRequest): Reply {
+  const body = req.body as { tool_choice?: { type: string; name?: string } };
+  const forced = body.tool_choice?.type === 'tool' ? body.tool_choice.name : undefined;
+  const text = lastText(req);
+  if (hasToolResults(req)) return { text: 'Done.' };
+  switch (forced) {
+    case 'phrase_question':
+      return { toolUse: { name: 'phrase_question', input: { question: /invoice/.test(text) ? 'Which invoice is it? Please give me the invoice id.' : 'What seems to be the problem?' } } };
+    case 'provide_value':
+      if (/Classify/.test(text)) return { toolUse: { name: 'provide_value', input: { value: 'billing' } } };
+      return { toolUse: { name: 'provide_value', input: { value: 2 } } };
+    case 'decide':
+      return { toolUse: { name: 'decide', input: { answer: /duplicate/.test(text) } } };
+    case 'provide_list':
+      return { toolUse: { name: 'provide_list', input: { items: [] } } };
+    case 'fire_triggers':
+      return { toolUse: { name: 'fire_triggers', input: { ids: [] } } };
+    default:
+      break;
+  }
+  if (/Explain the charges/.test(text)) {
+    return {
+      toolUses: [
+        { name: 'say', input: { message: 'Invoice INV-2041 lists your Pro plan twice for March: once on the 1st and again on the 3rd.' } },
+        { name: 'finish_step', input: {} },
+      ],
+    };
+  }
+  if (/two-sentence summary/.test(text)) {
+    return {
+      toolUses: [
+        { name: 'set_variable', input: { name: '$handoff', value: 'Customer reports a duplicate March charge on INV-2041. Pro plan billed on the 1st and the 3rd.' } },
+        { name: 'finish_step', input: {} },
+      ],
+    };
+  }
+  if (/Thank the user/.test(text)) {
+    return { toolUses: [{ name: 'say', input: { message: 'Thank you for your patience. Goodbye!' } }, { name: 'finish_step', input: {} }] };
+  }
+  return { text: 'ok' };
+}
+
+async function main(): Promise<void> {
+  const server = await startFakeAnthropic({ responder: triageResponder });
+  try {
+    const source = readFileSync(join(repo, EXAMPLE), 'utf8');
+    const program = compileSource(source, EXAMPLE).program!;
+    const model = new RecordingModel(new AnthropicModel({ apiKey: 'test', baseURL: server.url, maxRetries: 0 }), join(repo, REPLAY));
+    let i = 0;
+    const lines: string[] = [];
+    const result = await runProgram(program, {
+      io: { writeLines: (l) => lines.push(...l), readLine: async () => EXAMPLE_INPUT[i++] ?? null },
+      model: { model },
+    });
+    process.stdout.write(`${lines.join('\n')}\n`);
+    process.stderr.write(`${result.outcome.status}; ${server.messageRequests().length} model calls recorded in ${REPLAY}\n`);
+  } finally {
+    await server.close();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -58,7 +58,7 @@ export class Lowerer {
       kind = raw ? 'raw' : 'react';
       const text = this.pb.description || this.pb.title;
       this.beginStep({ id: '01', text, pos: this.pb.pos }, 'react');
-      e.emit(Op.NL_VALUE, e.nlEntry({ kind: 'return', text, mentions: this.mentions(text) }));
+      e.emit(Op.NL_VALUE, e.nlEntry({ kind: raw ? 'return' : 'task', text, mentions: this.mentions(text) }));
       e.emit(Op.RETURN);
     } else if (steps) {
       this.block(steps);

@@ -36,7 +36,7 @@ export type StepForm =
 
 const LEADING_WORDS = new Set([
   'if', 'else', 'elif', 'otherwise', 'while', 'until', 'for', 'return', 'end', 'exit', 'quit',
-  'break', 'continue', 'say', 'ask', 'set', 'call', 'repeat', 'or',
+  'break', 'continue', 'say', 'ask', 'set', 'call', 'repeat', 'or', 'elseif',
 ]);
 
 function part(text: string, whole: string, from: number): Part {
@@ -57,8 +57,8 @@ const RE = {
   if: /^if\b[ \t]*(.*)$/i,
   while: /^while\b[ \t]*(.*)$/i,
   until: /^(?:repeat[ \t]+)?until\b[ \t]*(.*)$/i,
-  foreach: /^for[ \t]+(?:each[ \t]+|every[ \t]+)?(\$?[A-Za-z_][A-Za-z0-9_]*)[ \t]+in[ \t]+(.+)$/i,
-  foreachNL: /^for[ \t]+(?:each|every|all)[ \t]+(?:of[ \t]+the[ \t]+|the[ \t]+)?(\$?[A-Za-z_][A-Za-z0-9_]*)\b(.*)$/i,
+  foreach: /^for[ \t]+(?:each[ \t]+|every[ \t]+|all[ \t]+)?(\$?[A-Za-z_][A-Za-z0-9_]*)[ \t]+in[ \t]+(.+)$/i,
+  foreachNL: /^for[ \t]+(?:each|every|all)[ \t]+(?:(?:of|one|item)[ \t]+)?(?:(?:the|these|those|our|your|their|its)[ \t]+)?(\$?[A-Za-z_][A-Za-z0-9_]*)\b(.*)$/i,
   return: /^return\b[ \t]*(.*)$/i,
   end: /^(?:end|exit|quit)[ \t]+(?:the[ \t]+)?(?:program|conversation)[ \t]*\.?$/i,
   break: /^break(?:[ \t]+(?:out[ \t]+)?(?:of[ \t]+)?(?:the[ \t]+)?loop)?[ \t]*\.?$/i,
@@ -131,6 +131,7 @@ function recognizeKeywordForm(text: string, word: string): StepForm | undefined 
   let m: RegExpExecArray | null;
   switch (word) {
     case 'else':
+    case 'elseif':
     case 'elif':
     case 'otherwise':
     case 'or':
@@ -166,7 +167,9 @@ function recognizeKeywordForm(text: string, word: string): StepForm | undefined 
         return { form: 'foreach', variable: v, iterable };
       }
       if ((m = RE.foreachNL.exec(text))) {
-        const v = variable(m[1]!, text, 3);
+        // "For each of them": a pronoun is no name; such a loop variable is called item.
+        const word = /^(?:them|it|these|those|one|ones)$/i.test(m[1]!) ? 'item' : m[1]!;
+        const v = word === m[1] ? variable(m[1]!, text, 3) : { name: word, state: false, offset: Math.max(0, text.indexOf(m[1]!, 3)) };
         return { form: 'foreach', variable: v, iterable: stripColon({ text, offset: 0 }).part, nlList: true };
       }
       return undefined;

@@ -296,8 +296,9 @@ export class Machine {
         return true;
       }
       // Entry parameters come from --arg; one that is not given is None, as a caller would leave it.
-      const names = code.params.filter((p) => p.name in this.entryArgs || !p.hasDefault).map((p) => p.name);
-      for (const n of names) this.stack[this.sp++] = n in this.entryArgs ? this.entryArgs[n]! : null;
+      const given = (n: string) => Object.prototype.hasOwnProperty.call(this.entryArgs, n);
+      const names = code.params.filter((p) => given(p.name) || !p.hasDefault).map((p) => p.name);
+      for (const n of names) this.stack[this.sp++] = given(n) ? this.entryArgs[n]! : null;
       try {
         this.enter(code, names.length, names, true);
       } catch (err) {

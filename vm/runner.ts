@@ -225,7 +225,19 @@ export class Runner {
     }
     const tools = this.options.tools;
     const seq = m.nextSeq();
-    const effect: ToolEffect = { kind: 'tool', seq, callId: `${m.runId}:${seq}`, name, args: [], kwargs: args, at: { agent: frame.code.agent, playbook: frame.code.name, step: '--', line: frame.code.line, file: '' } };
+    // A ```ts/```js code playbook of the program runs like a host tool, from its block.
+    const code = m.lookup(frame.code.agent, name);
+    const block = code?.kind === 'code' ? { agent: code.agent, index: code.block ?? 0 } : undefined;
+    const effect: ToolEffect = {
+      kind: 'tool',
+      seq,
+      callId: `${m.runId}:${seq}`,
+      name,
+      args: [],
+      kwargs: args,
+      ...(block ? { block } : {}),
+      at: { agent: frame.code.agent, playbook: frame.code.name, step: '--', line: frame.code.line, file: '' },
+    };
     if (!tools) throw new PbRuntimeError('undefined-playbook', `the model called '${name}', which is not a playbook of this program, and no host tools are loaded`, m.callStack());
     return this.toolCall(effect);
   }

@@ -106,6 +106,8 @@ export class NLDriver {
         return `Step ${id(one)} needs a value${one.target ? ` for ${one.target}` : ''}: ${one.text}\nGive it with the provide_value tool (a JSON value: text, number, boolean, list or object).`;
       case 'list':
         return `Step ${id(one)} loops: ${one.text}\nGive the items to loop over, in order, with the provide_list tool.`;
+      case 'task':
+        return `Carry out this playbook (it has no fixed steps; decide what to do, acting through the tools):\n${one.text}\nWhen it is done, call finish_step with its result.`;
       default: {
         if (infos.length === 1) {
           const sayHint = kind === 'say' ? '\nThis step is a message: call say with it (or reply with just the message text).' : '';

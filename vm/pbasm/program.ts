@@ -70,9 +70,10 @@ export interface StepInfo {
 
 /**
  * step/say/ask: perform; value/return: compute a value; list: the items a For each loops
- * over; cond: decide; block: perform, then decide whether the nested steps run.
+ * over; cond: decide; block: perform, then decide whether the nested steps run; task: carry
+ * out a whole playbook without steps (ReAct), acting through tools, and return its result.
  */
-export type NLKind = 'step' | 'say' | 'ask' | 'value' | 'list' | 'cond' | 'return' | 'block';
+export type NLKind = 'step' | 'say' | 'ask' | 'value' | 'list' | 'cond' | 'return' | 'block' | 'task';
 
 export interface NLInfo {
   kind: NLKind;

@@ -12,7 +12,7 @@ const isStrArr = (v: unknown): v is string[] => Array.isArray(v) && v.every(isSt
 
 const PLAYBOOK_KINDS = new Set(['markdown', 'react', 'raw', 'code', 'foreign']);
 const CALLEE_KINDS = new Set(['playbook', 'builtin', 'tool', 'value']);
-const NL_KINDS = new Set(['step', 'say', 'ask', 'value', 'list', 'cond', 'return', 'block']);
+const NL_KINDS = new Set(['step', 'say', 'ask', 'value', 'list', 'cond', 'return', 'block', 'task']);
 const TRIGGER_KINDS = new Set(['begin', 'state', 'nl']);
 const LANGS = new Set(['ts', 'js', 'python']);
 

@@ -53,8 +53,9 @@ export interface Frame {
   hostReturn?: boolean;
   /** Model context: this frame's recent history (see vm/model/context.ts). */
   log?: string[];
-  /** Log entries folded away by compaction. */
+  /** Log entries folded away by compaction, and a one-line summary of them. */
   folded?: number;
+  summary?: string;
 }
 
 export interface MachineOptions {
@@ -220,7 +221,8 @@ export class Machine {
   callStack(): StackEntry[] {
     const last = this.frames.length - 1;
     return this.frames.map((f, i) => {
-      const at = i === last ? f.pc : f.pc - 1;
+      // While an effect is pending, the top frame is at the instruction that issued it.
+      const at = i === last ? (this.status === 'waiting' ? this.effectPc : f.pc) : f.pc - 1;
       const step = f.code.steps[f.code.stepOf[Math.max(0, Math.min(at, f.code.stepOf.length - 1))] ?? -1];
       return {
         agent: f.code.agent,
@@ -584,6 +586,7 @@ export class Machine {
               if (candidates.length > 0) {
                 f.pc = pc;
                 this.sp = sp;
+                this.effectPc = ip;
                 return this.effect({ kind: 'triggers', seq: 0, candidates, at: this.context({ ...f, pc: pc - 2 }) }, 'triggers');
               }
             }
@@ -604,6 +607,7 @@ export class Machine {
           case Op.CALL: {
             f.pc = pc;
             this.sp = sp;
+            this.effectPc = ip;
             const site = f.code.calls[code[pc + 1]!]!;
             const effect = this.call(site, f, pc + 2);
             if (effect) return effect;
@@ -671,13 +675,15 @@ export class Machine {
             stack[sp] = null;
             f.pc = pc + 1;
             this.sp = sp;
-            return this.effect({ kind: 'say', seq: 0, text, recipient: 'user', at: this.context(f) }, 'none');
+            this.effectPc = ip;
+            return this.effect({ kind: 'say', seq: 0, text, recipient: 'user', at: this.context({ ...f, pc: ip }) }, 'none');
           }
           case Op.ASK: {
             f.pc = pc + 2;
             this.sp = sp;
             const prompt = consts[code[pc + 1]!] as string;
             const variable = this.storeTarget(f, pc + 2);
+            this.effectPc = ip;
             return this.effect({ kind: 'ask', seq: 0, prompt, variable, at: this.context({ ...f, pc }) }, 'text');
           }
           case Op.NL_STEP:
@@ -698,6 +704,7 @@ export class Machine {
             f.pc = next;
             this.sp = sp;
             const mode = op === Op.NL_STEP ? 'step' : op === Op.NL_VALUE ? 'value' : 'cond';
+            this.effectPc = ip;
             return this.effect(
               { kind: 'nl', seq: 0, mode, info, fused, vars: this.visibleVars(f, info), at: this.context({ ...f, pc }) },
               mode === 'step' ? 'none' : mode === 'cond' ? 'bool' : 'value',
@@ -734,8 +741,7 @@ export class Machine {
   }
 
   private effect(e: Exclude<Effect, { kind: 'end' | 'host-return' }>, pending: Pending): Effect {
-    const top = this.frames[this.frames.length - 1]!;
-    this.effectPc = Math.max(0, top.pc - 1);
+    // effectPc was set by the dispatch loop to the instruction that asked for this effect.
     e.seq = ++this.seq;
     if (e.kind === 'tool') e.callId = `${this.runId}:${e.seq}`;
     this.pending = pending;

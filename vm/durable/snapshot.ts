@@ -55,6 +55,10 @@ export interface FrameState {
   base: number;
   discard: boolean;
   trigger?: string;
+  /** Model context of the frame (vm/model/context.ts). */
+  log?: string[];
+  folded?: number;
+  summary?: string;
 }
 
 export interface MachineState {
@@ -91,6 +95,9 @@ export function captureMachine(m: Machine): MachineState {
       base: f.base,
       discard: f.discard,
       ...(f.trigger ? { trigger: f.trigger } : {}),
+      ...(f.log ? { log: f.log } : {}),
+      ...(f.folded ? { folded: f.folded } : {}),
+      ...(f.summary ? { summary: f.summary } : {}),
     })),
     stack: m.stack.slice(0, m.sp).map(enc),
     state,
@@ -123,6 +130,9 @@ export function restoreMachine(program: Program, s: MachineState, options: { max
     const frame: Frame = { code, pc: f.pc, locals: f.locals.map(dec), base: f.base, discard: f.discard };
     if (frame.locals.length !== code.locals.length) throw new FormatError(`snapshot frame ${f.agent}.${f.name} has ${frame.locals.length} locals, the code has ${code.locals.length}`);
     if (f.trigger) frame.trigger = f.trigger;
+    if (Array.isArray(f.log)) frame.log = f.log.filter((e): e is string => typeof e === 'string');
+    if (typeof f.folded === 'number') frame.folded = f.folded;
+    if (typeof f.summary === 'string') frame.summary = f.summary;
     m.frames.push(frame);
   }
   s.stack.forEach((v, i) => (m.stack[i] = dec(v) as RuntimeValue));

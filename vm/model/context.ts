@@ -19,7 +19,7 @@ export interface ContextOptions {
  * just happened, small enough that a loop's request at iteration 1,000 is the size it was
  * at iteration 10. Older entries fold into a count (the summary).
  */
-export const DEFAULT_CONTEXT: ContextOptions = { logBudgetTokens: 300, artifactChars: 1500 };
+export const DEFAULT_CONTEXT: ContextOptions = { logBudgetTokens: 200, artifactChars: 1500 };
 
 const ENTRY_CHARS = 300;
 
@@ -36,13 +36,16 @@ export function appendLog(frame: Frame, entry: string, options: ContextOptions =
   let total = 0;
   for (const e of log) total += e.length + 1;
   let folded = 0;
+  let latest = '';
   while (total > budget && log.length > 1) {
     total -= log[0]!.length + 1;
-    log.shift();
+    latest = log.shift()!;
     folded++;
   }
   if (folded > 0) {
+    // The summary stays one short line: how much was folded, and the latest folded entry.
     frame.folded = (frame.folded ?? 0) + folded;
+    frame.summary = clipText(latest, 160);
   }
 }
 
@@ -77,7 +80,8 @@ export function renderContext(m: Machine, frame: Frame, options: ContextOptions 
   const parts = [`Call stack: ${stack || '(none)'}`, `Variables:${vars.length ? `\n${vars.map((v) => `  ${v}`).join('\n')}` : ' (none)'}`];
   const log = frame.log ?? [];
   if (frame.folded || log.length) {
-    parts.push(`History of this playbook${frame.folded ? ` (${frame.folded} older entries compacted away)` : ''}:`);
+    parts.push('History of this playbook:');
+    if (frame.folded) parts.push(`  - (${frame.folded} earlier entries, summarized; the latest of them: ${frame.summary ?? ''})`);
     for (const e of log) parts.push(`  - ${e}`);
   }
   return parts.join('\n');

@@ -266,11 +266,17 @@ export class NLDriver {
     const list = candidates.map((c, i) => `- T${i + 1} (playbook ${c.playbook}): ${c.text}`).join('\n');
     const text = `${renderContext(this.machine, frame, this.options.context)}\n\nSomething just happened (user input or a change of state). Which of these triggers hold right now? Reply with their ids (e.g. ["T1"]), or [] if none:\n${list}`;
     const request = this.base(frame, 'fire_triggers', text);
-    const reply = await this.host.complete(request, this.site(frame, step, 'triggers'));
-    const use = reply.content.find((b): b is ToolUseBlock => b.type === 'tool_use' && b.name === 'fire_triggers');
-    const ids = use ? this.forcedValue('fire_triggers', use.input) : undefined;
-    if (!Array.isArray(ids)) return [];
-    return candidates.filter((_c, i) => (ids as string[]).includes(`T${i + 1}`)).map((c) => c.key);
+    for (let turn = 0; turn < 3; turn++) {
+      const reply = await this.host.complete(request, this.site(frame, step, 'triggers'));
+      const uses = reply.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
+      const use = uses.find((b) => b.name === 'fire_triggers');
+      const ids = use ? this.forcedValue('fire_triggers', use.input) : undefined;
+      if (Array.isArray(ids)) return candidates.filter((_c, i) => (ids as string[]).includes(`T${i + 1}`)).map((c) => c.key);
+      // Malformed, or another tool: answer with an error and ask again, as for every forced tool.
+      request.messages.push({ role: 'assistant', content: reply.content as ContentBlock[] });
+      request.messages.push({ role: 'user', content: this.rejectAll(uses, 'Answer with fire_triggers and an "ids" list of strings, e.g. ["T1"], or [].', '') });
+    }
+    throw new PbRuntimeError('model-error', `the model gave no valid answer to the trigger check at step ${step} after 3 tries`, this.machine.callStack());
   }
 }
 

@@ -6,6 +6,7 @@ import type { Model } from '../vm/model/protocol.js';
 import { AnthropicModel, DEFAULT_MODEL } from './providers/anthropic.js';
 import { RecordingModel, ReplayModel } from './replay-file.js';
 import { RunStats } from './stats.js';
+import { DEFAULT_CONTEXT } from '../vm/model/context.js';
 
 export interface ModelFlags {
   model?: string;
@@ -14,6 +15,8 @@ export interface ModelFlags {
   maxModelCalls?: number;
   /** Let the model phrase deterministic Ask questions (default true). */
   phraseAsks?: boolean;
+  /** Token budget of a frame's history before compaction. */
+  contextBudget?: number;
 }
 
 export interface ConfiguredModel {
@@ -50,6 +53,7 @@ export function configureModel(flags: ModelFlags, env: NodeJS.ProcessEnv, progre
     model,
     ...(flags.maxModelCalls !== undefined ? { maxCalls: flags.maxModelCalls } : {}),
     phraseAsks: flags.phraseAsks ?? true,
+    ...(flags.contextBudget !== undefined ? { driver: { context: { ...DEFAULT_CONTEXT, logBudgetTokens: flags.contextBudget } } } : {}),
     // Replies from a replay file count as replayed, not as model calls.
     onCall: (site, reply, replayed) => stats.record(site, reply, replayed || !!flags.replay),
   };

@@ -67,6 +67,7 @@ interface RunFlags {
   record?: string;
   replay?: string;
   maxModelCalls?: number;
+  contextBudget?: number;
   arg?: Record<string, unknown>;
 }
 
@@ -96,7 +97,8 @@ function withModelOptions(cmd: Command): Command {
     .option('--model <id>', 'model id (default: $PB_MODEL or the built-in default)')
     .option('--record <file>', 'also write every model reply to this replay file')
     .option('--replay <file>', 'answer model calls from a replay file; makes no model call')
-    .option('--max-model-calls <n>', 'stop with an error after this many model calls', positiveInt);
+    .option('--max-model-calls <n>', 'stop with an error after this many model calls', positiveInt)
+    .option('--context-budget <tokens>', "token budget of each frame's history before older entries are compacted", positiveInt);
 }
 
 export function registerRunCommands(program: Command): void {

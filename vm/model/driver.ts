@@ -56,8 +56,10 @@ export class NLDriver {
   private base(frame: Frame, tool: string | undefined, userText: string): ModelRequest {
     const code = frame.code;
     const callable = callableListing(this.machine.program.agents, code.agent, this.host.toolNames());
+    // An agent may pick its own model with `model:` metadata.
+    const agentModel = this.agentInfo(code.agent).metadata.model;
     return {
-      model: this.options.model,
+      model: typeof agentModel === 'string' && agentModel.trim() ? agentModel.trim() : this.options.model,
       max_tokens: this.options.maxTokens,
       system: systemBlocks(this.agentInfo(code.agent), code, callable),
       tools: ALL_TOOLS,

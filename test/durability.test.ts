@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJournal, encodeRecord, JOURNAL_HEADER_SIZE, type JournalRecord } from '../vm/durable/journal.js';
 import { decodeSnapshot } from '../vm/durable/snapshot.js';
 import { HEADER_SIZE, packValue } from '../vm/pbasm/envelope.js';
+import type { RunReport } from '../src/run.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(REPO, 'dist/src/cli/main.js');
@@ -941,19 +942,7 @@ describe('stopped, failed and finished runs', () => {
 
     const json = await pb(['inspect', '--json', '-n', '5', base.state]);
     expect(json.code, describeProc(json)).toBe(EXIT_OK);
-    const r = JSON.parse(json.stdout) as {
-      dir: string;
-      runId: string;
-      status: string;
-      steps: number;
-      effects: number;
-      snapshotAt: string;
-      stack: Array<{ agent: string; playbook: string; step: string; line: number; file: string }>;
-      state: Record<string, Record<string, unknown>>;
-      locals: Record<string, unknown>;
-      lastEffects: JournalRecord[];
-      ended?: { status: string; message?: string; at: string; final: boolean };
-    };
+    const r = JSON.parse(json.stdout) as RunReport;
     expect(r.dir).toBe(base.state);
     expect(r.runId).toMatch(/^[0-9a-f]{6,}$/);
     expect(r.status).toBe('failed');

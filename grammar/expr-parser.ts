@@ -22,6 +22,7 @@ import {
   FString,
   Identifier,
   In,
+  Is,
   LBracket,
   LCurly,
   LParen,
@@ -200,8 +201,10 @@ export function parseExpressionTokens(tokens: IToken[], endOffset: number): Expr
   if (tokens.length === 0) return { error: { message: 'expected an expression', offset: endOffset } };
   // Prose ("goodbye to the user") lexes fine but has two operands side by side, which no
   // expression has. Rejecting it here skips the parser's error path, most of the cost.
-  for (let i = 1; i < tokens.length; i++) {
-    if (STARTS_OPERAND.has(tokens[i]!.tokenType) && ENDS_OPERAND.has(tokens[i - 1]!.tokenType)) {
+  // `is` is not an operator of the language (use ==), so it always means prose ("the order is paid").
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!.tokenType;
+    if (t === Is || (i > 0 && STARTS_OPERAND.has(t) && ENDS_OPERAND.has(tokens[i - 1]!.tokenType))) {
       return { error: { message: `unexpected '${tokens[i]!.image}' in expression`, offset: tokens[i]!.startOffset } };
     }
   }

@@ -149,13 +149,26 @@ function collectBlocks(blocks: CstNode[], agent: AgentDraft, playbook: PlaybookD
   target.description = desc.join('\n').trim();
 }
 
+/** Rebuilds the step tree of a list from its Bullet/Indent/Dedent tokens (in source order). */
 export function flattenRaw(list: CstNode): RawStep[] {
-  return kids(list, 'item').map((item) => {
-    const bullet = toks(item, 'Bullet')[0]!;
-    const bp = bullet.payload as BulletPayload;
-    const nested = kids(item, 'list')[0];
-    return { text: bp.text, line: bullet.startLine ?? 1, col: bp.textCol, children: nested ? flattenRaw(nested) : [] };
-  });
+  const root: RawStep[] = [];
+  const levels: RawStep[][] = [root];
+  let last: RawStep | undefined;
+  for (const t of toks(list, 'ListToken')) {
+    const name = t.tokenType.name;
+    if (name === 'Bullet') {
+      const bp = t.payload as BulletPayload;
+      last = { text: bp.text, line: t.startLine ?? 1, col: bp.textCol, children: [] };
+      levels[levels.length - 1]!.push(last);
+    } else if (name === 'Indent') {
+      if (last) levels.push(last.children);
+    } else if (levels.length > 1) {
+      levels.pop();
+      const parent = levels[levels.length - 1]!;
+      last = parent[parent.length - 1];
+    }
+  }
+  return root;
 }
 
 function flattenList(list: CstNode): RawStep[] {

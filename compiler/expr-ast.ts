@@ -23,11 +23,37 @@ const MAX_CHAIN = 256;
 
 /** Parses `text` into an Expr; throws ExprError (with an offset) when it is not one. */
 export function toExpr(text: string, at: PosMapper): Expr {
+  const simple = singleToken(text, at);
+  if (simple) return simple;
   const depthProblem = nestingProblem(text);
   if (depthProblem !== undefined) throw new ExprError(`expression nested more than ${MAX_NESTING} deep`, depthProblem);
   const parsed = parseExpression(text);
   if (parsed.error) throw new ExprError(parsed.error.message, parsed.error.offset);
   return new Builder(text, at).expression(parsed.cst!.children.expression![0] as CstNode);
+}
+
+const NAME = /^\$?[A-Za-z_][A-Za-z0-9_]*$/;
+const NUMBER = /^\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+const PLAIN_STRING = /^(?:"[^"\\\n]*"|'[^'\\\n]*')$/;
+const OPERATOR_WORDS = new Set(['and', 'or', 'not', 'in', 'is']);
+
+/** Most operands are one token ($x, 42, "text"): build those without the lexer and parser. */
+function singleToken(text: string, at: PosMapper): Expr | undefined {
+  const t = text.trim();
+  if (t.length === 0) return undefined;
+  const offset = text.indexOf(t);
+  const pos = () => at(offset, t.length);
+  if (NAME.test(t)) {
+    if (t[0] === '$') return { k: 'var', name: t.slice(1), state: true, pos: pos() };
+    if (t === 'True' || t === 'true') return { k: 'lit', value: true, pos: pos() };
+    if (t === 'False' || t === 'false') return { k: 'lit', value: false, pos: pos() };
+    if (t === 'None' || t === 'null') return { k: 'lit', value: null, pos: pos() };
+    if (OPERATOR_WORDS.has(t)) return undefined;
+    return { k: 'var', name: t, state: false, pos: pos() };
+  }
+  if (NUMBER.test(t)) return { k: 'lit', value: Number(t), pos: pos() };
+  if (PLAIN_STRING.test(t)) return { k: 'lit', value: t.slice(1, -1), pos: pos() };
+  return undefined;
 }
 
 /**

@@ -4,12 +4,14 @@
 //   section2  := Heading2 block* section3*                    (## Playbook)
 //   section3  := Heading3 block*                              (### Steps / Triggers / Notes)
 //   block     := Text | Fence | list
-//   list      := (Bullet (Indent list Dedent)?)+
-// The lexer guarantees Indent only follows a Bullet and Dedents balance, so every token
-// stream parses; recovery stays on as a second line of defence.
+//   list      := (Bullet | Indent | Dedent)+
+// A list is kept flat: its Bullet/Indent/Dedent tokens stay in source order (one token
+// category), and the compiler rebuilds the nesting from them. That keeps the CST small and
+// the parser's recursion independent of how deep steps nest. Every token stream the lexer
+// makes parses; recovery stays on as a second line of defence.
 import type { CstNode, IToken } from 'chevrotain';
 import { CstParser } from './chevrotain.js';
-import { Bullet, Dedent, DOC_TOKENS, Fence, FrontMatter, Heading1, Heading2, Heading3, Indent, Text } from './doc-tokens.js';
+import { DOC_TOKENS, Fence, FrontMatter, Heading1, Heading2, Heading3, ListToken, Text } from './doc-tokens.js';
 
 class DocParser extends CstParser {
   constructor() {
@@ -52,16 +54,7 @@ class DocParser extends CstParser {
   });
 
   list = this.RULE('list', () => {
-    this.AT_LEAST_ONE(() => this.SUBRULE(this.item));
-  });
-
-  item = this.RULE('item', () => {
-    this.CONSUME(Bullet);
-    this.OPTION(() => {
-      this.CONSUME(Indent);
-      this.SUBRULE(this.list);
-      this.CONSUME(Dedent);
-    });
+    this.AT_LEAST_ONE(() => this.CONSUME(ListToken));
   });
 }
 

@@ -3,19 +3,21 @@
 import type { TokenType } from 'chevrotain';
 import { createToken, Lexer } from './chevrotain.js';
 
-const block = (name: string): TokenType => createToken({ name, pattern: Lexer.NA });
+const block = (name: string, categories: TokenType[] = []): TokenType => createToken({ name, pattern: Lexer.NA, categories });
 
+/** Bullets and the Indent/Dedent tokens between them: one category, so a list's CST keeps them in order. */
+export const ListToken = block('ListToken');
 export const FrontMatter = block('FrontMatter');
 export const Heading1 = block('Heading1');
 export const Heading2 = block('Heading2');
 export const Heading3 = block('Heading3');
-export const Bullet = block('Bullet');
-export const Indent = block('Indent');
-export const Dedent = block('Dedent');
+export const Bullet = block('Bullet', [ListToken]);
+export const Indent = block('Indent', [ListToken]);
+export const Dedent = block('Dedent', [ListToken]);
 export const Fence = block('Fence');
 export const Text = block('Text');
 
-export const DOC_TOKENS: TokenType[] = [FrontMatter, Heading1, Heading2, Heading3, Bullet, Indent, Dedent, Fence, Text];
+export const DOC_TOKENS: TokenType[] = [ListToken, FrontMatter, Heading1, Heading2, Heading3, Bullet, Indent, Dedent, Fence, Text];
 
 /** Extra data the line scanner attaches to a token (IToken.payload). */
 export interface BulletPayload {

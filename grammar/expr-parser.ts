@@ -185,12 +185,37 @@ export interface ExprParseResult {
  * back as `error`, which callers use to fall back to a natural-language reading.
  */
 export function parseExpression(text: string): ExprParseResult {
+  const prose = twoWordsInARow(text);
+  if (prose !== undefined) {
+    const word = /^\S*/.exec(text.slice(prose))![0];
+    return { error: { message: `unexpected '${word}' in expression`, offset: prose } };
+  }
   const lexed = exprLexer.tokenize(text);
   if (lexed.errors.length > 0) {
     const e = lexed.errors[0]!;
     return { error: { message: `unexpected character '${text.charAt(e.offset)}'`, offset: e.offset } };
   }
   return parseExpressionTokens(lexed.tokens, text.length);
+}
+
+const WORD_PAIR = /([A-Za-z_$][A-Za-z0-9_]*)[ \t]+(?=([A-Za-z_$][A-Za-z0-9_]*))/g;
+const OPERATOR_WORDS = new Set(['and', 'or', 'not', 'in', 'is', 'True', 'False', 'None', 'true', 'false', 'null']);
+
+/**
+ * Offset of the second of two plain words in a row ("goodbye to the user"), which no
+ * expression contains; found without running the lexer. Text with quotes is left to the
+ * lexer, since words inside a string literal may follow each other.
+ */
+function twoWordsInARow(text: string): number | undefined {
+  if (text.indexOf('"') >= 0 || text.indexOf("'") >= 0) return undefined;
+  WORD_PAIR.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = WORD_PAIR.exec(text))) {
+    const a = m[1]!;
+    const b = m[2]!;
+    if (!OPERATOR_WORDS.has(a) && !OPERATOR_WORDS.has(b)) return m.index + m[0].length;
+  }
+  return undefined;
 }
 
 /** Tokens that can end an operand, and tokens that can only start one. */

@@ -19,6 +19,12 @@ export const COMPILER_VERSION = '0.1.0';
 export interface CompileOptions extends SymbolOptions {
   /** Reads imported files; without it, `!import` is an error. */
   host?: SourceHost;
+  /**
+   * The profile for playbooks a model wrote at run time: no code fences, no imports, a size
+   * limit, and calls only to the names the caller may use (generated code never widens
+   * permissions).
+   */
+  restricted?: { maxBytes: number; callable: ReadonlySet<string> };
 }
 
 export interface CompileResult {
@@ -33,6 +39,12 @@ export function compileSource(text: string, path: string, options: CompileOption
   // Lone UTF-16 surrogates (possible through the API, never from a UTF-8 file) cannot be
   // serialized; make the text well-formed first so what is compiled is what is stored.
   text = wellFormed(text);
+  const r = options.restricted;
+  if (r && Buffer.byteLength(text) > r.maxBytes) {
+    const d: Diagnostic = { severity: 'error', code: 'restricted-size', message: `playbook source is ${Buffer.byteLength(text)} bytes; generated playbooks may have at most ${r.maxBytes}`, file: path, line: 1, col: 1, length: 1 };
+    return { diagnostics: [d], errorCount: 1, sources: { lineText: () => undefined } };
+  }
+  if (r) options = { ...options, host: undefined, tools: r.callable, strictCalls: true };
   const loaded = loadSource(path, text, options.host);
   const diagnostics: Diagnostic[] = [...loaded.diagnostics];
   const lineCache = new Map<string, string[]>();
@@ -105,6 +117,9 @@ function compileLoaded(
   }
   const base = path.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') || 'Program';
   const decl = buildDeclarations(parsed.cst, report, identifierFor(base));
+  if (options.restricted) {
+    for (const a of decl.agents) for (const b of a.blocks) report.error('restricted-code', `generated playbooks may not contain ${b.lang} code blocks`, b.pos);
+  }
   addCodePlaybooks(decl.agents);
   checkDuplicates(decl.agents, report, (pos) => locate(pos).line);
 
@@ -130,7 +145,8 @@ function compileLoaded(
       report.warning('never-assigned', `'$${r.name}' is read but never assigned anywhere in the program`, r.pos);
     }
   }
-  checkEntryPoint(decl.agents, report);
+  // A generated playbook is called by reference; it needs no entry point of its own.
+  if (!options.restricted) checkEntryPoint(decl.agents, report);
 
   const agents: AgentInfo[] = decl.agents.map((a) => ({
     name: a.name,

@@ -15,6 +15,7 @@ import { ReplayEnd, replayFromJournal, Runner, type DurableSink, type ModelHost,
 import { consoleIO, FileLineReader, StreamLineReader } from './console-io.js';
 import { LocalDirRunStore, RunStoreError, type RunStore } from './run-store.js';
 import { loadToolModule, ModuleToolHost } from './tools.js';
+import { ModelPlaybookGenerator } from './generate.js';
 
 export interface RunOptions {
   /** State directory: makes the run durable and resumable. */
@@ -86,8 +87,9 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
   const machine = new Machine(program, { maxSteps: options.maxSteps, runId, entryArgs: options.args });
   const io = options.io ?? consoleIO(inputReader(options.input, 0));
   const tools = await toolHost(options.tools, program, runId);
+  const generator = new ModelPlaybookGenerator();
   if (!options.state && !options.store) {
-    const outcome = await new Runner(machine, { io, tools, model: options.model }).run();
+    const outcome = await new Runner(machine, { io, tools, model: options.model, generator }).run();
     return { outcome, machine };
   }
   const store = options.store ?? new LocalDirRunStore(options.state!);
@@ -119,7 +121,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
     }
     const sink = new StoreSink(store, programSha, host, sync);
     machine.start();
-    const runner = new Runner(machine, { io, tools, model: options.model, durable: sink, journalRecords: 1 });
+    const runner = new Runner(machine, { io, tools, model: options.model, generator, durable: sink, journalRecords: 1 });
     const outcome = await runner.run();
     return { outcome, machine, state: store.location };
   } finally {
@@ -234,6 +236,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
       io,
       tools,
       model: options.model,
+      generator: new ModelPlaybookGenerator(),
       durable: sink,
       replay: replayFromJournal(run.records),
       journalRecords: run.records.length + 1,
@@ -272,7 +275,7 @@ export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
   const io: RunnerIO = { writeLines: () => {}, readLine: async () => null };
   let waitingOn: string | undefined;
   try {
-    const outcome = await new Runner(machine, { io, replay: replayFromJournal(run.records), replayOnly: true }).run();
+    const outcome = await new Runner(machine, { io, replay: replayFromJournal(run.records), replayOnly: true, generator: new ModelPlaybookGenerator() }).run();
     if (outcome.status === 'failed') waitingOn = `failed: ${outcome.error.message}`;
   } catch (err) {
     if (!(err instanceof ReplayEnd)) throw err;

@@ -29,6 +29,7 @@ export type RuntimeErrorCode =
   | 'needs-model'
   | 'input-eof'
   | 'model-error'
+  | 'generation-error'
   | 'unsupported';
 
 export class PbRuntimeError extends Error {

@@ -118,6 +118,9 @@ export class Machine {
 
   /** Set on a state change or user input; natural-language triggers are judged at the next step. */
   nlEvent = false;
+  /** Steps run inside generated playbooks, against their own budget. */
+  generatedSteps = 0;
+  generatedStepBudget = 10_000;
   contextLogs: boolean;
   fuse: boolean;
   entryArgs: Record<string, Value>;
@@ -183,6 +186,20 @@ export class Machine {
   linkGenerated(code: CodeObject): void {
     this.linked.push(code);
     this.link(code);
+  }
+
+  /** Resumes a pending GeneratePlaybook with a reference to the linked playbook. */
+  resumeWithPlaybook(agent: string, name: string): void {
+    this.stack[this.sp++] = new PlaybookRef(agent, name);
+    this.pending = 'none';
+    this.status = 'running';
+  }
+
+  /** Generated playbooks on the call stack (their own GeneratePlaybook calls are depth-limited). */
+  generationDepth(): number {
+    let n = 0;
+    for (const f of this.frames) if (f.code.metadata.generated === true) n++;
+    return n;
   }
 
   /** Feeds the result of the effect returned by the last run() back into the machine. */
@@ -578,6 +595,9 @@ export class Machine {
             }
             if (++this.steps > this.maxSteps) {
               throw this.error('step-budget', `step budget exceeded: more than ${this.maxSteps} steps (raise --max-steps if this is expected)`);
+            }
+            if (f.code.metadata.generated === true && ++this.generatedSteps > this.generatedStepBudget) {
+              throw this.error('step-budget', `generated playbook '${f.code.name}' exceeded the step budget for generated code (${this.generatedStepBudget} steps)`);
             }
             pc += 2;
             if (this.nlEvent && this.nlTriggers.length > 0) {

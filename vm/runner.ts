@@ -8,6 +8,8 @@ import type { Frame, Machine } from './machine.js';
 import { NLDriver, DEFAULT_DRIVER, type DriverOptions, type NLHost } from './model/driver.js';
 import { appendLog, clipText } from './model/context.js';
 import { ModelError, type CallSite, type Model, type ModelReply, type ModelRequest } from './model/protocol.js';
+import { callableListing } from './model/prompt.js';
+import type { Generated, GenerateRequest, PlaybookGenerator } from './generate.js';
 import type { Value } from './pbasm/program.js';
 import type { JournalRecord } from './durable/journal.js';
 import { fromForeign } from './values.js';
@@ -111,6 +113,10 @@ export interface RunnerOptions {
   onEffect?: (effect: Effect) => void;
   /** Re-execute only what the journal recorded, performing nothing; stop at the first new effect. */
   replayOnly?: boolean;
+  /** Writes, checks and compiles playbooks for GeneratePlaybook (injected by the host). */
+  generator?: PlaybookGenerator;
+  /** Generated playbooks may call GeneratePlaybook up to this depth. */
+  maxGenerationDepth?: number;
 }
 
 /** Thrown in replay-only mode at the first effect the journal has no record of. */
@@ -125,7 +131,7 @@ export type RunOutcome =
   | { status: 'failed'; error: PbRuntimeError; resumable: boolean };
 
 /** Failures that a later `pb resume` can get past (the cause is outside the program). */
-const RESUMABLE: ReadonlySet<RuntimeErrorCode> = new Set(['tool-error', 'input-eof', 'step-budget', 'needs-model', 'undefined-playbook', 'model-error']);
+const RESUMABLE: ReadonlySet<RuntimeErrorCode> = new Set(['tool-error', 'input-eof', 'step-budget', 'needs-model', 'undefined-playbook', 'model-error', 'generation-error']);
 
 /** The program ended (End program) while a natural-language step was running a playbook. */
 class Halted {
@@ -390,8 +396,55 @@ export class Runner {
         return;
       }
       case 'generate':
-        throw m.fail('unsupported', 'GeneratePlaybook is not available: dynamic playbook generation is not enabled in this build');
+        await this.generate(effect);
+        return;
     }
+  }
+
+  /** GeneratePlaybook: the recorded source on replay, else the generator (model + compiler); then link. */
+  private async generate(effect: GenerateEffect): Promise<void> {
+    const m = this.machine;
+    const gen = this.options.generator;
+    if (!gen) throw m.fail('unsupported', 'GeneratePlaybook needs a playbook generator (a model and the compiler); none is configured for this run');
+    const limit = this.options.maxGenerationDepth ?? 3;
+    if (m.generationDepth() >= limit) throw m.fail('generation-error', `GeneratePlaybook nested more than ${limit} generated playbooks deep`);
+    const frame = m.frames[m.frames.length - 1]!;
+    const agent = m.program.agents.find((a) => a.name === frame.code.agent);
+    const own = [...(agent?.playbooks ?? []), ...m.linked.filter((c) => c.agent === frame.code.agent)].filter((p) => p.kind !== 'foreign');
+    const tools = this.options.tools?.names?.() ?? [];
+    const request: GenerateRequest = {
+      goal: effect.goal,
+      name: effect.name,
+      agent: frame.code.agent,
+      parent: `${frame.code.agent}.${frame.code.name}`,
+      callable: [...own.map((p) => p.name), ...tools],
+      listing: callableListing(m.program.agents.filter((a) => a.name === frame.code.agent), frame.code.agent, tools),
+      taken: own.map((p) => p.name),
+      step: effect.at.step,
+      line: effect.at.line,
+      file: effect.at.file,
+    };
+    const recorded = this.replay.generates.get(effect.seq) as { source?: string; entry?: string; origin?: string } | undefined;
+    let g: Generated;
+    if (recorded && typeof recorded.source === 'string' && typeof recorded.entry === 'string') {
+      g = gen.relink(request, recorded.source, recorded.entry);
+    } else {
+      if (this.options.replayOnly) throw new ReplayEnd(effect);
+      const mh = this.options.model;
+      const access = mh ? { model: mh.model.id, complete: (r: ModelRequest, s: CallSite) => this.complete(r, s) } : undefined;
+      this.nlDepth++;
+      try {
+        g = await gen.generate(request, access);
+      } catch (err) {
+        if (err instanceof PbRuntimeError) throw err;
+        throw m.fail('generation-error', `GeneratePlaybook("${clipText(effect.goal, 80)}") failed: ${(err as Error)?.message ?? String(err)}`);
+      } finally {
+        this.nlDepth--;
+      }
+      this.journal({ t: 'generate', seq: effect.seq, result: { source: g.source, entry: g.entry, origin: g.origin, attempts: g.attempts.length } });
+    }
+    for (const o of g.objects) if (!m.lookup(o.agent, o.name)) m.linkGenerated(o);
+    m.resumeWithPlaybook(frame.code.agent, g.entry);
   }
 
   /** A host tool call: the recorded result on replay, else journaled start, call, journaled result. */

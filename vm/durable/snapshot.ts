@@ -79,6 +79,7 @@ export interface MachineState {
   effectPc: number;
   /** Code objects linked at run time (generated playbooks). */
   linked: CodeObject[];
+  generatedSteps?: number;
 }
 
 export function captureMachine(m: Machine): MachineState {
@@ -113,6 +114,7 @@ export function captureMachine(m: Machine): MachineState {
     pending: internals.pending,
     effectPc: internals.effectPc,
     linked: m.linked,
+    generatedSteps: m.generatedSteps,
   };
 }
 
@@ -147,6 +149,7 @@ export function restoreMachine(program: Program, s: MachineState, options: { max
   m.triggerLast = s.triggerLast;
   m.stateDirty = s.stateDirty;
   m.result = s.result;
+  m.generatedSteps = typeof s.generatedSteps === 'number' ? s.generatedSteps : 0;
   const internals = m as unknown as { pending: string; effectPc: number };
   internals.pending = s.pending;
   internals.effectPc = s.effectPc;

@@ -1,0 +1,129 @@
+// The host side of GeneratePlaybook: the model writes `.pb` source for a goal, the same
+// compiler checks it under the restricted profile, diagnostics go back to the model for
+// repair (at most 3 attempts), and the code objects are prepared for linking into the
+// running program: moved into the caller's agent, renamed so they clash with nothing, and
+// marked as generated (their own step budget and generation depth apply).
+import { compileSource } from '../compiler/compile.js';
+import { formatDiagnostics } from '../compiler/diagnostics.js';
+import type { CodeObject } from '../vm/pbasm/program.js';
+import type { Generated, GenerateRequest, GeneratorModel, PlaybookGenerator } from '../vm/generate.js';
+import type { ModelRequest, ToolUseBlock } from '../vm/model/protocol.js';
+
+export const GENERATION_RULES = `You write playbooks in the pbvm markdown playbook language. A playbook is compiled and run by a virtual machine; write only the playbook, with the write_playbook tool.
+Format:
+## Name($param, other = 2)
+One line saying what it does.
+### Steps
+- one step per bullet; nest bullets (two spaces) under If / Else if / Else, While, Until, For each
+Deterministic steps (run by the machine): $x = expr (agent state) or x = expr (local); If $x > 3 / Else if ... / Else; While cond; For each item in $list; Return expr; Say "text with {$x}"; Ask user for $x; calls Name(arg, key=value) and $r = Name(...). Expressions are Python-like: numbers, "strings", f"{x}", True/False/None, lists, objects, a[i], a.key, + - * / // % **, == != < <= > >=, and/or/not/in, len(), str(), int(), range(), join(), split(), upper(), lower().
+Any other step is natural language that the model performs at run time (e.g. "- Summarize $report for the user").
+Rules: no code fences, no !import, call only the playbooks and tools listed, keep it short, and make every loop end.`;
+
+const WRITE_TOOL = {
+  name: 'write_playbook',
+  description: 'Submit the complete playbook source (markdown).',
+  input_schema: { type: 'object', properties: { source: { type: 'string' } }, required: ['source'], additionalProperties: false },
+};
+
+export interface GeneratorOptions {
+  maxAttempts: number;
+  maxBytes: number;
+  maxTokens: number;
+}
+
+export const DEFAULT_GENERATOR: GeneratorOptions = { maxAttempts: 3, maxBytes: 16_384, maxTokens: 2048 };
+
+export class GenerationError extends Error {
+  constructor(
+    message: string,
+    readonly attempts: Array<{ accepted: boolean; reason?: string }>,
+  ) {
+    super(message);
+  }
+}
+
+/** Compiles generated source and prepares its code objects for linking; throws with the diagnostics. */
+export function compileGenerated(request: GenerateRequest, source: string, maxBytes: number, entryHint?: string): Omit<Generated, 'attempts' | 'origin'> {
+  const path = `<generated>/${request.name ?? 'playbook'}.pb`;
+  const r = compileSource(source, path, { restricted: { maxBytes, callable: new Set(request.callable) } });
+  if (!r.program) throw new GenerationError(formatDiagnostics(r.diagnostics.filter((d) => d.severity === 'error'), r.sources), []);
+  const agent = r.program.agents[0];
+  const playbooks = (agent?.playbooks ?? []).filter((p) => p.kind === 'markdown' || p.kind === 'react' || p.kind === 'raw');
+  if (!agent || playbooks.length === 0) throw new GenerationError(`${path}: error: the source defines no playbook ("## Name" with "### Steps")`, []);
+  // Names that clash with the caller's agent get a numeric suffix.
+  const taken = new Set(request.taken);
+  const rename = new Map<string, string>();
+  for (const p of playbooks) {
+    let name = p.name;
+    for (let n = 2; taken.has(name); n++) name = `${p.name}_${n}`;
+    taken.add(name);
+    rename.set(p.name, name);
+  }
+  const objects: CodeObject[] = playbooks.map((p) => ({
+    ...p,
+    name: rename.get(p.name)!,
+    agent: request.agent,
+    metadata: { ...p.metadata, generated: true, goal: request.goal },
+    calls: p.calls.map((c) => (c.kind === 'playbook' && c.agent === agent.name ? { ...c, agent: request.agent, name: rename.get(c.name) ?? c.name } : c)),
+  }));
+  const wanted = entryHint ?? request.name ?? undefined;
+  const entry = (wanted && rename.get(wanted)) ?? (wanted && objects.some((o) => o.name === wanted) ? wanted : objects[0]!.name);
+  return { source, entry, objects };
+}
+
+export class ModelPlaybookGenerator implements PlaybookGenerator {
+  constructor(private readonly options: GeneratorOptions = DEFAULT_GENERATOR) {}
+
+  relink(request: GenerateRequest, source: string, entry: string): Generated {
+    const g = compileGenerated(request, source, this.options.maxBytes);
+    // The journal recorded the linked name; renaming is deterministic, so it matches.
+    return { ...g, entry: g.objects.some((o) => o.name === entry) ? entry : g.entry, attempts: [{ accepted: true }], origin: 'journal' };
+  }
+
+  async generate(request: GenerateRequest, model: GeneratorModel | undefined): Promise<Generated> {
+    if (!model) throw new GenerationError('GeneratePlaybook needs a model to write the playbook, and none is configured', []);
+    const attempts: Array<{ accepted: boolean; reason?: string }> = [];
+    const ask = [
+      `Goal: ${request.goal}`,
+      request.name ? `Name the playbook ${request.name}.` : 'Choose a short CamelCase name.',
+      request.listing || 'There are no other playbooks or tools to call.',
+    ].join('\n\n');
+    const req: ModelRequest = {
+      model: model.model,
+      max_tokens: this.options.maxTokens,
+      system: [{ type: 'text', text: GENERATION_RULES, cache_control: { type: 'ephemeral' } }],
+      tools: [{ ...WRITE_TOOL, cache_control: { type: 'ephemeral' } }],
+      tool_choice: { type: 'tool', name: WRITE_TOOL.name },
+      messages: [{ role: 'user', content: [{ type: 'text', text: ask }] }],
+    };
+    const site = { agent: request.agent, playbook: request.parent.split('.').pop() ?? request.parent, step: request.step, line: request.line, file: request.file, purpose: 'generate' };
+    for (let attempt = 1; attempt <= this.options.maxAttempts; attempt++) {
+      const reply = await model.complete(req, site);
+      const use = reply.content.find((b): b is ToolUseBlock => b.type === 'tool_use' && b.name === WRITE_TOOL.name);
+      const source = use && typeof (use.input as { source?: unknown })?.source === 'string' ? ((use.input as { source: string }).source) : undefined;
+      let reason: string;
+      if (source === undefined) {
+        reason = 'no write_playbook call with a "source" string';
+      } else {
+        try {
+          const g = compileGenerated(request, source, this.options.maxBytes);
+          attempts.push({ accepted: true });
+          return { ...g, attempts, origin: 'model' };
+        } catch (err) {
+          if (!(err instanceof GenerationError)) throw err;
+          reason = err.message;
+        }
+      }
+      attempts.push({ accepted: false, reason });
+      req.messages.push({ role: 'assistant', content: reply.content });
+      const feedback = `The playbook was rejected:\n${reason}\nFix it and submit the whole playbook again with write_playbook.`;
+      // Every tool use of the reply must be answered; all of them carry the rejection.
+      const uses = reply.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
+      req.messages.push({
+        role: 'user',
+        content: uses.length ? uses.map((u) => ({ type: 'tool_result' as const, tool_use_id: u.id, content: feedback, is_error: true })) : [{ type: 'text', text: feedback }],
+      });
+    }
+    throw new GenerationError(`the model's playbook was rejected ${this.options.maxAttempts} times; last reason: ${attempts[attempts.length - 1]?.reason ?? 'unknown'}`, attempts);
+  }
+}

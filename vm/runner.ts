@@ -177,6 +177,11 @@ export class Runner {
         return this.input(seq, `"${clipText(question, 80)}"`);
       },
       call: (frame, name, args) => this.callFromModel(frame, name, args),
+      generate: (frame, goal, name, step) => {
+        const s = frame.code.steps.find((x) => x.id === step);
+        const at = { step, line: s?.line ?? frame.code.line, file: this.machine.program.files[s?.file ?? frame.code.file]?.path ?? '?' };
+        return this.generateFor(this.machine.nextSeq(), frame, goal, name, at, (code, message) => new PbRuntimeError(code, message, this.machine.callStack()));
+      },
       complete: (request, site) => this.complete(request, site),
       toolNames: () => this.options.tools?.names?.() ?? [],
     };
@@ -401,35 +406,52 @@ export class Runner {
     }
   }
 
-  /** GeneratePlaybook: the recorded source on replay, else the generator (model + compiler); then link. */
+  /** GeneratePlaybook as a builtin call: generate (or relink), then resume with a reference. */
   private async generate(effect: GenerateEffect): Promise<void> {
     const m = this.machine;
-    const gen = this.options.generator;
-    if (!gen) throw m.fail('unsupported', 'GeneratePlaybook needs a playbook generator (a model and the compiler); none is configured for this run');
-    const limit = this.options.maxGenerationDepth ?? 3;
-    if (m.generationDepth() >= limit) throw m.fail('generation-error', `GeneratePlaybook nested more than ${limit} generated playbooks deep`);
     const frame = m.frames[m.frames.length - 1]!;
+    const entry = await this.generateFor(effect.seq, frame, effect.goal, effect.name, effect.at, (code, message) => m.fail(code, message));
+    m.resumeWithPlaybook(frame.code.agent, entry);
+  }
+
+  /**
+   * Generates a playbook for `frame` (the recorded source on replay, else the generator:
+   * model + compiler), links it, and returns its name.
+   */
+  private async generateFor(
+    seq: number,
+    frame: Frame,
+    goal: string,
+    name: string | null,
+    at: { step: string; line: number; file: string },
+    fail: (code: RuntimeErrorCode, message: string) => PbRuntimeError,
+  ): Promise<string> {
+    const m = this.machine;
+    const gen = this.options.generator;
+    if (!gen) throw fail('unsupported', 'GeneratePlaybook needs a playbook generator (a model and the compiler); none is configured for this run');
+    const limit = this.options.maxGenerationDepth ?? 3;
+    if (m.generationDepth() >= limit) throw fail('generation-error', `GeneratePlaybook nested more than ${limit} generated playbooks deep`);
     const agent = m.program.agents.find((a) => a.name === frame.code.agent);
     const own = [...(agent?.playbooks ?? []), ...m.linked.filter((c) => c.agent === frame.code.agent)].filter((p) => p.kind !== 'foreign');
     const tools = this.options.tools?.names?.() ?? [];
     const request: GenerateRequest = {
-      goal: effect.goal,
-      name: effect.name,
+      goal,
+      name,
       agent: frame.code.agent,
       parent: `${frame.code.agent}.${frame.code.name}`,
       callable: [...own.map((p) => p.name), ...tools],
       listing: callableListing(m.program.agents.filter((a) => a.name === frame.code.agent), frame.code.agent, tools),
       taken: own.map((p) => p.name),
-      step: effect.at.step,
-      line: effect.at.line,
-      file: effect.at.file,
+      step: at.step,
+      line: at.line,
+      file: at.file,
     };
-    const recorded = this.replay.generates.get(effect.seq) as { source?: string; entry?: string; origin?: string } | undefined;
+    const recorded = this.replay.generates.get(seq) as { source?: string; entry?: string } | undefined;
     let g: Generated;
     if (recorded && typeof recorded.source === 'string' && typeof recorded.entry === 'string') {
       g = gen.relink(request, recorded.source, recorded.entry);
     } else {
-      if (this.options.replayOnly) throw new ReplayEnd(effect);
+      if (this.options.replayOnly) throw new ReplayEnd({ kind: 'end', status: 'finished', value: null });
       const mh = this.options.model;
       const access = mh ? { model: mh.model.id, complete: (r: ModelRequest, s: CallSite) => this.complete(r, s) } : undefined;
       this.nlDepth++;
@@ -437,14 +459,14 @@ export class Runner {
         g = await gen.generate(request, access);
       } catch (err) {
         if (err instanceof PbRuntimeError) throw err;
-        throw m.fail('generation-error', `GeneratePlaybook("${clipText(effect.goal, 80)}") failed: ${(err as Error)?.message ?? String(err)}`);
+        throw fail('generation-error', `GeneratePlaybook("${clipText(goal, 80)}") failed: ${(err as Error)?.message ?? String(err)}`);
       } finally {
         this.nlDepth--;
       }
-      this.journal({ t: 'generate', seq: effect.seq, result: { source: g.source, entry: g.entry, origin: g.origin, attempts: g.attempts.length } });
+      this.journal({ t: 'generate', seq, result: { source: g.source, entry: g.entry, origin: g.origin, attempts: g.attempts.length } });
     }
     for (const o of g.objects) if (!m.lookup(o.agent, o.name)) m.linkGenerated(o);
-    m.resumeWithPlaybook(frame.code.agent, g.entry);
+    return g.entry;
   }
 
   /** A host tool call: the recorded result on replay, else journaled start, call, journaled result. */

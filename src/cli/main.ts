@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCompilerCommands } from './compiler-commands.js';
 import { registerRunCommands } from './run-commands.js';
+import { registerLibraryCommands } from './library-commands.js';
 import { EXIT } from './exit-codes.js';
 
 const program = new Command();
@@ -15,6 +16,7 @@ program
 
 registerCompilerCommands(program);
 registerRunCommands(program);
+registerLibraryCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -8,7 +8,7 @@ import type { AgentInfo, CodeObject, NLInfo, Value } from '../pbasm/program.js';
 import { PbRuntimeError } from '../errors.js';
 import { toPlain } from '../values.js';
 import { appendLog, clipText, DEFAULT_CONTEXT, describeValue, renderContext, type ContextOptions } from './context.js';
-import { ALL_TOOLS, callableListing, forcedTool, systemBlocks } from './prompt.js';
+import { ALL_TOOLS, callableListing, forcedTool, systemBlocks, TOOLS_WITH_GENERATE } from './prompt.js';
 import type { CallSite, ContentBlock, ModelMessage, ModelReply, ModelRequest, ToolResultBlock, ToolUseBlock } from './protocol.js';
 
 /** What the driver needs from the runner; each call is journaled there. */
@@ -23,6 +23,8 @@ export interface NLHost {
   complete(request: ModelRequest, site: CallSite): Promise<ModelReply>;
   /** Names of host tools the model may call. */
   toolNames(): string[];
+  /** Writes, checks and links a new playbook (agents/playbooks with `generate: true`); returns its name. */
+  generate(frame: Frame, goal: string, name: string | null, step: string): Promise<string>;
 }
 
 export interface DriverOptions {
@@ -53,6 +55,11 @@ export class NLDriver {
     return this.machine.program.agents.find((a) => a.name === name) ?? this.machine.program.agents[0]!;
   }
 
+  /** GeneratePlaybook is offered to the model only where `generate: true` is set (off by default). */
+  private mayGenerate(frame: Frame): boolean {
+    return frame.code.metadata.generate === true || this.agentInfo(frame.code.agent).metadata.generate === true;
+  }
+
   private base(frame: Frame, tool: string | undefined, userText: string): ModelRequest {
     const code = frame.code;
     const callable = callableListing(this.machine.program.agents, code.agent, this.host.toolNames());
@@ -62,7 +69,7 @@ export class NLDriver {
       model: typeof agentModel === 'string' && agentModel.trim() ? agentModel.trim() : this.options.model,
       max_tokens: this.options.maxTokens,
       system: systemBlocks(this.agentInfo(code.agent), code, callable),
-      tools: ALL_TOOLS,
+      tools: this.mayGenerate(frame) ? TOOLS_WITH_GENERATE : ALL_TOOLS,
       ...(tool ? { tool_choice: { type: 'tool' as const, name: tool } } : {}),
       messages: [{ role: 'user', content: [{ type: 'text', text: userText }] }],
     };
@@ -237,6 +244,13 @@ export class NLDriver {
         const a = this.machine.artifacts[name] as { content?: Value } | undefined;
         if (!a) return { content: `no artifact named '${name}'`, error: true };
         return { content: typeof a.content === 'string' ? a.content : JSON.stringify(a.content) };
+      }
+      case 'generate_playbook': {
+        const goal = str('goal');
+        if (!goal || !this.mayGenerate(frame)) return { content: goal ? 'generate_playbook is not allowed here' : 'generate_playbook needs a "goal"', error: true };
+        const name = await this.host.generate(frame, goal, str('name') ?? null, frame.code.steps[frame.code.stepOf[frame.pc - 1] ?? -1]?.id ?? '--');
+        actions.push(`generated playbook ${name} for ${JSON.stringify(clipText(goal, 80))}`);
+        return { content: `linked as ${name}; call it with call_playbook` };
       }
       case 'finish_step':
         return { content: 'ok', finish: { value: 'result' in input ? (toPlain(input.result as Value) as Value) : null } };

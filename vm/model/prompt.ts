@@ -74,6 +74,16 @@ export function forcedTool(kind: NLInfo['kind'] | 'phrase' | 'triggers'): string
   }
 }
 
+/** The same tools plus generate_playbook, for agents and playbooks with `generate: true`. */
+export const TOOLS_WITH_GENERATE: ModelTool[] = withCacheMark([
+  ...Object.values(TOOLS),
+  {
+    name: 'generate_playbook',
+    description: 'Write a new playbook for a goal no listed playbook covers; it is checked, linked, and then callable with call_playbook.',
+    input_schema: { type: 'object', properties: { goal: { type: 'string' }, name: { type: 'string' } }, required: ['goal'], additionalProperties: false },
+  },
+]);
+
 /** Marks the last tool so the whole tool list is part of the cached prefix. */
 function withCacheMark(tools: ModelTool[]): ModelTool[] {
   if (tools.length === 0) return tools;

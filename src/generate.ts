@@ -8,6 +8,7 @@ import { formatDiagnostics } from '../compiler/diagnostics.js';
 import type { CodeObject } from '../vm/pbasm/program.js';
 import type { Generated, GenerateRequest, GeneratorModel, PlaybookGenerator } from '../vm/generate.js';
 import type { ModelRequest, ToolUseBlock } from '../vm/model/protocol.js';
+import type { PlaybookLibrary } from './library.js';
 
 export const GENERATION_RULES = `You write playbooks in the pbvm markdown playbook language. A playbook is compiled and run by a virtual machine; write only the playbook, with the write_playbook tool.
 Format:
@@ -71,8 +72,26 @@ export function compileGenerated(request: GenerateRequest, source: string, maxBy
   return { source, entry, objects };
 }
 
+export interface LibraryUse {
+  library: PlaybookLibrary;
+  runId: string;
+}
+
 export class ModelPlaybookGenerator implements PlaybookGenerator {
-  constructor(private readonly options: GeneratorOptions = DEFAULT_GENERATOR) {}
+  /** Library entries this run used or added, for their success/failure counts. */
+  readonly used = new Set<string>();
+
+  constructor(
+    private readonly options: GeneratorOptions = DEFAULT_GENERATOR,
+    private readonly store?: LibraryUse,
+  ) {}
+
+  /** Records how the run went for every library entry it used (called once, at the end). */
+  finish(success: boolean): void {
+    if (!this.store) return;
+    for (const id of this.used) this.store.library.recordOutcome(id, success);
+    this.used.clear();
+  }
 
   relink(request: GenerateRequest, source: string, entry: string): Generated {
     const g = compileGenerated(request, source, this.options.maxBytes);
@@ -81,6 +100,34 @@ export class ModelPlaybookGenerator implements PlaybookGenerator {
   }
 
   async generate(request: GenerateRequest, model: GeneratorModel | undefined): Promise<Generated> {
+    // Reuse before writing anew: an approved entry for this goal, or a proposed one that has worked.
+    const found = this.store?.library.find(request.goal);
+    if (found) {
+      try {
+        const g = compileGenerated(request, found.source, this.options.maxBytes, found.name);
+        this.used.add(found.id);
+        return { ...g, attempts: [], origin: `library:${found.id}` };
+      } catch (err) {
+        if (!(err instanceof GenerationError)) throw err;
+        // The entry no longer fits this caller (e.g. a playbook it calls is missing): write a new one.
+      }
+    }
+    const made = await this.write(request, model);
+    if (this.store) {
+      const entry = this.store.library.add({
+        goal: request.goal,
+        source: made.source,
+        name: made.objects.find((o) => o.name === made.entry)?.title ?? made.entry,
+        agent: request.agent,
+        provenance: { runId: this.store.runId, model: model?.model ?? null, parent: request.parent },
+      });
+      this.used.add(entry.id);
+      return { ...made, origin: `library:${entry.id}` };
+    }
+    return made;
+  }
+
+  private async write(request: GenerateRequest, model: GeneratorModel | undefined): Promise<Generated> {
     if (!model) throw new GenerationError('GeneratePlaybook needs a model to write the playbook, and none is configured', []);
     const attempts: Array<{ accepted: boolean; reason?: string }> = [];
     const ask = [

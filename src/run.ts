@@ -15,7 +15,8 @@ import { ReplayEnd, replayFromJournal, Runner, type DurableSink, type ModelHost,
 import { consoleIO, FileLineReader, StreamLineReader } from './console-io.js';
 import { LocalDirRunStore, RunStoreError, type RunStore } from './run-store.js';
 import { loadToolModule, ModuleToolHost } from './tools.js';
-import { ModelPlaybookGenerator } from './generate.js';
+import { DEFAULT_GENERATOR, ModelPlaybookGenerator } from './generate.js';
+import { DEFAULT_LIBRARY_DIR, LocalDirLibrary, type PlaybookLibrary } from './library.js';
 
 export interface RunOptions {
   /** State directory: makes the run durable and resumable. */
@@ -33,6 +34,8 @@ export interface RunOptions {
   /** Custom run store (defaults to a local directory at `state`). */
   store?: RunStore;
   sync?: SyncPolicy;
+  /** Playbook library for GeneratePlaybook (default: a .pb-library directory, made on first use). */
+  library?: PlaybookLibrary | string;
 }
 
 export interface RunResult {
@@ -82,14 +85,21 @@ function inputReader(path: string | undefined, skip: number) {
   return path ? new FileLineReader(path, skip) : new StreamLineReader(process.stdin);
 }
 
+/** The generator for GeneratePlaybook, with the playbook library it reuses and fills. */
+function makeGenerator(library: PlaybookLibrary | string | undefined, runId: string): ModelPlaybookGenerator {
+  const lib = typeof library === 'object' ? library : new LocalDirLibrary(library ?? DEFAULT_LIBRARY_DIR, { validate: false });
+  return new ModelPlaybookGenerator(DEFAULT_GENERATOR, { library: lib, runId });
+}
+
 export async function runProgram(program: Program, options: RunOptions = {}): Promise<RunResult> {
   const runId = randomBytes(6).toString('hex');
   const machine = new Machine(program, { maxSteps: options.maxSteps, runId, entryArgs: options.args });
   const io = options.io ?? consoleIO(inputReader(options.input, 0));
   const tools = await toolHost(options.tools, program, runId);
-  const generator = new ModelPlaybookGenerator();
+  const generator = makeGenerator(options.library, runId);
   if (!options.state && !options.store) {
     const outcome = await new Runner(machine, { io, tools, model: options.model, generator }).run();
+    generator.finish(outcome.status !== 'failed');
     return { outcome, machine };
   }
   const store = options.store ?? new LocalDirRunStore(options.state!);
@@ -123,6 +133,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
     machine.start();
     const runner = new Runner(machine, { io, tools, model: options.model, generator, durable: sink, journalRecords: 1 });
     const outcome = await runner.run();
+    if (outcome.status !== 'failed' || !outcome.resumable) generator.finish(outcome.status !== 'failed');
     return { outcome, machine, state: store.location };
   } finally {
     release();
@@ -185,6 +196,7 @@ function machineAt(run: LoadedRun, dir: string, maxSteps?: number): Machine {
 }
 
 export interface ResumeOptions {
+  library?: PlaybookLibrary | string;
   input?: string;
   tools?: string;
   maxSteps?: number;
@@ -232,16 +244,18 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
     const sync: SyncPolicy = host.sync === 'always' ? 'always' : 'snapshot';
     const sink = new StoreSink(store, run.programSha, { ...host, ...(options.input ? { inputFile: resolve(options.input) } : {}) }, sync);
     sink.append([{ t: 'resume', at: new Date().toISOString(), fromSeq: machine.seq }]);
+    const generator = makeGenerator(options.library, machine.runId);
     const runner = new Runner(machine, {
       io,
       tools,
       model: options.model,
-      generator: new ModelPlaybookGenerator(),
+      generator,
       durable: sink,
       replay: replayFromJournal(run.records),
       journalRecords: run.records.length + 1,
     });
     const outcome = await runner.run();
+    if (outcome.status !== 'failed' || !outcome.resumable) generator.finish(outcome.status !== 'failed');
     return { outcome, machine, state: dir };
   } finally {
     release();

@@ -1,4 +1,5 @@
 // pb library list | show | approve | reject | export
+import { writeSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { writeStderr } from '../console-io.js';
 import { DEFAULT_LIBRARY_DIR, LIBRARY_STATUSES, LibraryError, LocalDirLibrary, type LibraryEntry, type LibraryStatus } from '../library.js';
@@ -18,6 +19,7 @@ function guard(body: () => void): void {
     body();
     process.exitCode ??= EXIT.ok;
   } catch (err) {
+    if (err instanceof ClosedPipe) return;
     if (!(err instanceof LibraryError)) throw err;
     writeStderr(err.message);
     process.exitCode = EXIT.io;
@@ -41,8 +43,26 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')).join('\n');
 }
 
+class ClosedPipe extends Error {}
+
+/** Writes synchronously (nothing is lost at exit); a reader that went away (`| head`) ends quietly. */
+function write(text: string): void {
+  const buf = Buffer.from(text);
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(1, buf, off, buf.length - off);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') throw new ClosedPipe();
+      if (code !== 'EAGAIN') throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+    }
+  }
+}
+
 function out(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
 export function registerLibraryCommands(program: Command): void {
@@ -132,7 +152,7 @@ export function registerLibraryCommands(program: Command): void {
       .argument('<id>', 'entry id (or a unique prefix of at least 4 characters)'),
   ).action((ref: string, opts: LibraryFlags) =>
     guard(() => {
-      process.stdout.write(entryFor(open(opts), ref).source);
+      write(entryFor(open(opts), ref).source);
     }),
   );
 }

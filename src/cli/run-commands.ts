@@ -68,6 +68,7 @@ interface RunFlags {
   replay?: string;
   maxModelCalls?: number;
   contextBudget?: number;
+  library?: string;
   arg?: Record<string, unknown>;
 }
 
@@ -98,7 +99,8 @@ function withModelOptions(cmd: Command): Command {
     .option('--record <file>', 'also write every model reply to this replay file')
     .option('--replay <file>', 'answer model calls from a replay file; makes no model call')
     .option('--max-model-calls <n>', 'stop with an error after this many model calls', positiveInt)
-    .option('--context-budget <tokens>', "token budget of each frame's history before older entries are compacted", positiveInt);
+    .option('--context-budget <tokens>', "token budget of each frame's history before older entries are compacted", positiveInt)
+    .option('--library <dir>', 'playbook library GeneratePlaybook reuses and fills (default: .pb-library)');
 }
 
 export function registerRunCommands(program: Command): void {
@@ -118,7 +120,7 @@ export function registerRunCommands(program: Command): void {
         if (loaded.rendered) writeStderr(loaded.rendered);
         const configured = model(opts);
         if (configured === null) return;
-        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host, args: opts.arg as Record<string, Value> | undefined });
+        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host, args: opts.arg as Record<string, Value> | undefined, library: opts.library });
         finish(result, !!opts.stats, started, configured);
       } catch (err) {
         handle(err);
@@ -137,7 +139,7 @@ export function registerRunCommands(program: Command): void {
       try {
         const configured = model(opts);
         if (configured === null) return;
-        const result = await resumeRun(dir, { input: opts.input, tools: opts.tools, maxSteps: opts.maxSteps, model: configured?.host, warn: (m) => writeStderr(`pb: warning: ${m}`) });
+        const result = await resumeRun(dir, { input: opts.input, tools: opts.tools, maxSteps: opts.maxSteps, model: configured?.host, library: opts.library, warn: (m) => writeStderr(`pb: warning: ${m}`) });
         finish(result, !!opts.stats, started, configured);
       } catch (err) {
         handle(err);

@@ -11,3 +11,6 @@ export { compileFile, loadProgram, LoadError } from './load-program.js';
 export { runProgram, resumeRun, inspectRun, StateError, type RunOptions, type ResumeOptions, type RunResult, type RunReport, type SyncPolicy } from './run.js';
 export { LocalDirRunStore, type RunStore } from './run-store.js';
 export { toolCall, type ToolCallContext } from './tools.js';
+export { LocalDirLibrary, LibraryError, type PlaybookLibrary, type LibraryEntry } from './library.js';
+export { AnthropicModel, DEFAULT_MODEL, type AnthropicOptions } from './providers/anthropic.js';
+export type { Model, ModelRequest, ModelReply } from '../vm/model/protocol.js';

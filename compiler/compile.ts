@@ -24,7 +24,7 @@ export interface CompileOptions extends SymbolOptions {
    * limit, and calls only to the names the caller may use (generated code never widens
    * permissions).
    */
-  restricted?: { maxBytes: number; callable: ReadonlySet<string> };
+  restricted?: { maxBytes: number; callable: ReadonlySet<string>; checkCalls?: boolean };
 }
 
 export interface CompileResult {
@@ -44,7 +44,10 @@ export function compileSource(text: string, path: string, options: CompileOption
     const d: Diagnostic = { severity: 'error', code: 'restricted-size', message: `playbook source is ${Buffer.byteLength(text)} bytes; generated playbooks may have at most ${r.maxBytes}`, file: path, line: 1, col: 1, length: 1 };
     return { diagnostics: [d], errorCount: 1, sources: { lineText: () => undefined } };
   }
-  if (r) options = { ...options, host: undefined, tools: r.callable, strictCalls: true };
+  if (r) {
+    const check = r.checkCalls !== false;
+    options = { ...options, host: undefined, tools: check ? r.callable : undefined, strictCalls: check, noCrossAgent: true };
+  }
   const loaded = loadSource(path, text, options.host);
   const diagnostics: Diagnostic[] = [...loaded.diagnostics];
   const lineCache = new Map<string, string[]>();
@@ -119,6 +122,8 @@ function compileLoaded(
   const decl = buildDeclarations(parsed.cst, report, identifierFor(base));
   if (options.restricted) {
     for (const a of decl.agents) for (const b of a.blocks) report.error('restricted-code', `generated playbooks may not contain ${b.lang} code blocks`, b.pos);
+    // One implicit or explicit agent only: a second "# Agent" could shadow a real one.
+    for (const a of decl.agents.slice(1)) report.error('restricted-agents', `generated playbooks may not define agents ('# ${a.title}'); write only "## Playbook" sections`, a.pos);
   }
   addCodePlaybooks(decl.agents);
   checkDuplicates(decl.agents, report, (pos) => locate(pos).line);

@@ -17,6 +17,8 @@ export interface SymbolOptions {
   tools?: ReadonlySet<string>;
   /** Treat calls to names that are not defined anywhere as errors. */
   strictCalls?: boolean;
+  /** Generated code: no calls into other agents. */
+  noCrossAgent?: boolean;
 }
 
 export class Symbols {
@@ -67,6 +69,10 @@ export class Symbols {
   /** Reports undefined callees, visibility and argument mismatches for one call. */
   checkCall(call: Extract<Expr, { k: 'call' }>, agent: string, locals: ReadonlySet<string>, params: ReadonlySet<string>, report: Reporter): void {
     const c = call.callee;
+    if (this.options.noCrossAgent && c.k === 'attr') {
+      report.error('restricted-call', 'generated playbooks may not call playbooks of other agents', c.pos);
+      return;
+    }
     const r = this.resolve(call, agent, locals);
     if (r.kind === 'invalid') {
       if (c.k === 'attr' && c.obj.k === 'var' && !c.obj.state) {

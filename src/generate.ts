@@ -44,9 +44,15 @@ export class GenerationError extends Error {
 }
 
 /** Compiles generated source and prepares its code objects for linking; throws with the diagnostics. */
-export function compileGenerated(request: GenerateRequest, source: string, maxBytes: number, entryHint?: string): Omit<Generated, 'attempts' | 'origin'> {
+export function compileGenerated(
+  request: GenerateRequest,
+  source: string,
+  maxBytes: number,
+  entryHint?: string,
+  checkCalls = true,
+): Omit<Generated, 'attempts' | 'origin'> {
   const path = `<generated>/${request.name ?? 'playbook'}.pb`;
-  const r = compileSource(source, path, { restricted: { maxBytes, callable: new Set(request.callable) } });
+  const r = compileSource(source, path, { restricted: { maxBytes, callable: new Set(request.callable), checkCalls } });
   if (!r.program) throw new GenerationError(formatDiagnostics(r.diagnostics.filter((d) => d.severity === 'error'), r.sources), []);
   const agent = r.program.agents[0];
   const playbooks = (agent?.playbooks ?? []).filter((p) => p.kind === 'markdown' || p.kind === 'react' || p.kind === 'raw');
@@ -94,7 +100,8 @@ export class ModelPlaybookGenerator implements PlaybookGenerator {
   }
 
   relink(request: GenerateRequest, source: string, entry: string): Generated {
-    const g = compileGenerated(request, source, this.options.maxBytes);
+    // Accepted once already: relinking (resume, inspect) does not re-judge which names it may call.
+    const g = compileGenerated(request, source, this.options.maxBytes, undefined, false);
     // The journal recorded the linked name; renaming is deterministic, so it matches.
     return { ...g, entry: g.objects.some((o) => o.name === entry) ? entry : g.entry, attempts: [{ accepted: true }], origin: 'journal' };
   }

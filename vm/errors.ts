@@ -30,6 +30,7 @@ export type RuntimeErrorCode =
   | 'input-eof'
   | 'model-error'
   | 'generation-error'
+  | 'generated-step-budget'
   | 'unsupported';
 
 export class PbRuntimeError extends Error {

@@ -245,7 +245,7 @@ export class Machine {
         agent: f.code.agent,
         playbook: f.code.name,
         step: step?.id ?? '--',
-        file: this.program.files[step?.file ?? f.code.file]?.path ?? '?',
+        file: this.sourcePath(f.code, step?.file),
         line: step?.line ?? f.code.line,
         col: step?.col ?? 1,
       };
@@ -259,8 +259,14 @@ export class Machine {
       playbook: f.code.name,
       step: step?.id ?? '--',
       line: step?.line ?? f.code.line,
-      file: this.program.files[step?.file ?? f.code.file]?.path ?? '?',
+      file: this.sourcePath(f.code, step?.file),
     };
+  }
+
+  /** The file a code object's lines refer to; generated playbooks have their own source. */
+  private sourcePath(code: CodeObject, file: number | undefined): string {
+    if (code.metadata.generated === true) return `<generated>/${code.name}.pb`;
+    return this.program.files[file ?? code.file]?.path ?? '?';
   }
 
   private error(code: RuntimeErrorCode, message: string): VMFault {
@@ -597,7 +603,7 @@ export class Machine {
               throw this.error('step-budget', `step budget exceeded: more than ${this.maxSteps} steps (raise --max-steps if this is expected)`);
             }
             if (f.code.metadata.generated === true && ++this.generatedSteps > this.generatedStepBudget) {
-              throw this.error('step-budget', `generated playbook '${f.code.name}' exceeded the step budget for generated code (${this.generatedStepBudget} steps)`);
+              throw this.error('generated-step-budget', `generated playbook '${f.code.name}' exceeded the step budget for generated code (${this.generatedStepBudget} steps)`);
             }
             pc += 2;
             if (this.nlEvent && this.nlTriggers.length > 0) {

@@ -446,10 +446,12 @@ export class Runner {
       line: at.line,
       file: at.file,
     };
-    const recorded = this.replay.generates.get(seq) as { source?: string; entry?: string } | undefined;
+    const recorded = this.replay.generates.get(seq) as { source?: string; entry?: string; seqAfter?: number } | undefined;
     let g: Generated;
     if (recorded && typeof recorded.source === 'string' && typeof recorded.entry === 'string') {
       g = gen.relink(request, recorded.source, recorded.entry);
+      // The model calls that wrote it used effect numbers; later effects must keep theirs.
+      if (typeof recorded.seqAfter === 'number' && recorded.seqAfter > m.seq) m.seq = recorded.seqAfter;
     } else {
       if (this.options.replayOnly) throw new ReplayEnd({ kind: 'end', status: 'finished', value: null });
       const mh = this.options.model;
@@ -463,7 +465,7 @@ export class Runner {
       } finally {
         this.nlDepth--;
       }
-      this.journal({ t: 'generate', seq, result: { source: g.source, entry: g.entry, origin: g.origin, attempts: g.attempts.length } });
+      this.journal({ t: 'generate', seq, result: { source: g.source, entry: g.entry, origin: g.origin, attempts: g.attempts.length, seqAfter: m.seq } });
     }
     for (const o of g.objects) if (!m.lookup(o.agent, o.name)) m.linkGenerated(o);
     return g.entry;

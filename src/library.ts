@@ -21,6 +21,7 @@ import { threadId } from 'node:worker_threads';
 import { compileSource } from '../compiler/compile.js';
 import { sha256 } from '../vm/pbasm/envelope.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { processAlive } from './run-store.js';
 
 export type LibraryStatus = 'proposed' | 'approved' | 'rejected';
 export const LIBRARY_STATUSES: readonly LibraryStatus[] = ['proposed', 'approved', 'rejected'];
@@ -800,14 +801,7 @@ function lockIsStale(path: string, held: string): boolean {
   return pid === process.pid || !processAlive(pid);
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+
 
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);

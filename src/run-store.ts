@@ -138,7 +138,8 @@ export class LocalDirRunStore implements RunStore {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** True when a process with this pid exists (lock files name their holder's pid). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

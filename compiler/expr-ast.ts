@@ -29,7 +29,7 @@ export function toExpr(text: string, at: PosMapper): Expr {
   if (depthProblem !== undefined) throw new ExprError(`expression nested more than ${MAX_NESTING} deep`, depthProblem);
   const parsed = parseExpression(text);
   if (parsed.error) throw new ExprError(parsed.error.message, parsed.error.offset);
-  return new Builder(text, at).expression(parsed.cst!.children.expression![0] as CstNode);
+  return new Builder(at).expression(parsed.cst!.children.expression![0] as CstNode);
 }
 
 const NAME = /^\$?[A-Za-z_][A-Za-z0-9_]*$/;
@@ -131,10 +131,7 @@ class Builder {
   /** Text offsets [start, end) of every node built, for spans of enclosing nodes. */
   private readonly extent = new Map<Expr, [number, number]>();
 
-  constructor(
-    private readonly text: string,
-    private readonly at: PosMapper,
-  ) {}
+  constructor(private readonly at: PosMapper) {}
 
   private mk(e: NoPos<Expr>, start: number, end: number): Expr {
     const out = { ...e, pos: this.at(start, Math.max(1, end - start)) } as Expr;

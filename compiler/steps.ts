@@ -32,7 +32,7 @@ export class StepBuilder {
   private readonly params: Set<string>;
 
   constructor(
-    private readonly pb: PlaybookDraft,
+    pb: PlaybookDraft,
     private readonly agent: string,
     private readonly symbols: Symbols,
     private readonly report: Reporter,

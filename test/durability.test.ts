@@ -4,13 +4,14 @@
 //
 // These tests spawn the built CLI (dist/src/cli/main.js); `npm test` builds it first.
 // Knobs: DUR_TRIALS (default 30) and DUR_SEED (default 0x5eed) for the kill -9 test.
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeRun, fileChanged, runCli, type CliRun } from './support/cli.js';
+import { seededRandom } from './support/fake-anthropic.js';
 import { decodeJournal, encodeRecord, JOURNAL_HEADER_SIZE, type JournalRecord } from '../vm/durable/journal.js';
 import { decodeSnapshot } from '../vm/durable/snapshot.js';
 import { HEADER_SIZE, packValue } from '../vm/pbasm/envelope.js';
@@ -43,98 +44,30 @@ const HELLO = `Hello Ann, ${STEPS_N} steps done`;
 let ROOT = '';
 const tmp = (name: string): string => mkdtempSync(join(ROOT, `${name}-`));
 
-interface Proc {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  /** Killed by our SIGKILL (not merely finished before the timer fired). */
-  killed: boolean;
-  /** Still running at the hang timeout. */
-  hung: boolean;
-  ms: number;
-}
+type Proc = CliRun;
 
 interface PbOptions {
-  /** Written to stdin, which is then closed (EOF). */
   input?: string;
   env?: Record<string, string>;
   /** Send SIGKILL after this many ms (counted from `killAnchor`, when given). */
   killAfterMs?: number;
   /** Start counting `killAfterMs` only once this file appears or changes size. */
   killAnchor?: string;
-  /** Treat the process as hung after this long. */
   hangMs?: number;
   cwd?: string;
 }
 
 function pb(args: string[], options: PbOptions = {}): Promise<Proc> {
-  return new Promise((resolvePromise, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? REPO,
-      env: { ...process.env, ...options.env, NODE_OPTIONS: '' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let killedByUs = false;
-    let hung = false;
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-    const kill = (): void => {
-      if (child.exitCode === null && child.signalCode === null) {
-        killedByUs = true;
-        child.kill('SIGKILL');
-      }
-    };
-    let killTimer: NodeJS.Timeout | undefined;
-    let anchorPoll: NodeJS.Timeout | undefined;
-    if (options.killAfterMs !== undefined && options.killAnchor === undefined) killTimer = setTimeout(kill, options.killAfterMs);
-    if (options.killAfterMs !== undefined && options.killAnchor !== undefined) {
-      const anchor = options.killAnchor;
-      const size = (): number => statSync(anchor, { throwIfNoEntry: false })?.size ?? -1;
-      const initial = size();
-      anchorPoll = setInterval(() => {
-        if (size() === initial) return;
-        clearInterval(anchorPoll);
-        killTimer = setTimeout(kill, options.killAfterMs);
-      }, 1);
-    }
-    const hangTimer = setTimeout(() => {
-      hung = true;
-      child.kill('SIGKILL');
-    }, options.hangMs ?? 30_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(killTimer);
-      clearInterval(anchorPoll);
-      clearTimeout(hangTimer);
-      resolvePromise({ code, signal, stdout, stderr, killed: killedByUs && signal === 'SIGKILL', hung, ms: performance.now() - started });
-    });
-  });
+  const { killAnchor, ...rest } = options;
+  return runCli(args, { ...rest, ...(killAnchor !== undefined ? { killWhen: fileChanged(killAnchor), pollMs: 1 } : {}) });
 }
 
 const escapeRe = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 const lines = (text: string): string[] => (text === '' ? [] : text.replace(/\n$/, '').split('\n'));
 
-function describeProc(p: Proc): string {
-  return `exit ${p.code}${p.signal ? ` (${p.signal})` : ''}${p.hung ? ' HUNG' : ''}\n--- stdout ---\n${p.stdout}--- stderr ---\n${p.stderr}`;
-}
-
+const describeProc = describeRun;
 /** Mulberry32: a small seeded PRNG, so a failing trial can be replayed with DUR_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 /**
  * Journal format 2: each record is [u32 length][u32 crc32 of the length][u32 crc32 of the

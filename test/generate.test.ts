@@ -16,12 +16,11 @@
 //    playbook resumes inside it, with no second write_playbook request and every output
 //    line exactly once.
 // 4. `pb inspect` of such a run (replay only) works.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli, tempRoot, type CliRun } from './support/cli.js';
 import { compileSource } from '../compiler/compile.js';
 import { formatDiagnostics } from '../compiler/diagnostics.js';
 import { AnthropicModel } from '../src/providers/anthropic.js';
@@ -34,7 +33,6 @@ import { minimalResponder, startFakeAnthropic, type FakeAnthropic, type Recorded
 import { instructionOf, lastToolResults, promptText, turnOf } from './support/model-script.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(REPO, 'dist/src/cli/main.js');
 const FIX = join(REPO, 'test/fixtures/generate');
 const fix = (name: string) => join(FIX, name);
 const TOOLS = fix('tools.ts');
@@ -45,14 +43,7 @@ const EXIT_RUNTIME = 3;
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-let ROOT = '';
-beforeAll(() => {
-  ROOT = mkdtempSync(join(tmpdir(), 'pb-generate-'));
-});
-afterAll(() => {
-  if (ROOT) rmSync(ROOT, { recursive: true, force: true });
-});
-const tmp = (name: string) => mkdtempSync(join(ROOT, `${name}-`));
+const tmp = tempRoot('pb-generate-');
 
 /**
  * Per test: a working directory (the CLI's cwd, so nothing lands in the repository), the
@@ -161,13 +152,7 @@ function rejectionIn(req: RecordedRequest): string {
 
 // --- the CLI -------------------------------------------------------------------------------
 
-interface Proc {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  killed: boolean;
-}
+type Proc = CliRun;
 
 interface PbOptions {
   input?: string;
@@ -176,44 +161,10 @@ interface PbOptions {
   killAfterMs?: number;
 }
 
-/** The built CLI, spawned asynchronously; ANTHROPIC_* point at the fake. */
 function pb(args: string[], options: PbOptions = {}): Promise<Proc> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(ANTHROPIC_|PB_MODEL)/.test(k)) env[k] = v;
-  Object.assign(env, { ANTHROPIC_API_KEY: 'test', ANTHROPIC_BASE_URL: fake.url, PB_MODEL_RETRIES: '1', PB_MODEL_TIMEOUT_MS: '5000', NODE_OPTIONS: '' });
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: work, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    const timers: NodeJS.Timeout[] = [];
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdin.on('error', () => {});
-    child.stdin.end(options.input ?? '');
-    const kill = () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    };
-    if (options.killWhen) {
-      const when = options.killWhen;
-      const poll = setInterval(() => {
-        if (when()) {
-          clearInterval(poll);
-          timers.push(setTimeout(kill, options.killAfterMs ?? 0));
-        }
-      }, 5);
-      timers.push(poll);
-    }
-    timers.push(setTimeout(kill, 30_000));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      for (const t of timers) clearTimeout(t);
-      resolvePromise({ code, signal, stdout, stderr, killed });
-    });
-  });
+  const env = { ANTHROPIC_API_KEY: 'test', ANTHROPIC_BASE_URL: fake.url, PB_MODEL_RETRIES: '1', PB_MODEL_TIMEOUT_MS: '5000' };
+  const kill = options.killWhen ? { killWhen: options.killWhen, killAfterMs: options.killAfterMs ?? 0 } : {};
+  return runCli(args, { input: options.input, cwd: work, env, isolateModel: true, ...kill });
 }
 
 const lines = (s: string) => s.split('\n').filter((l) => l !== '');

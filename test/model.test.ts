@@ -5,12 +5,11 @@
 // and permanent failures, record/replay, kill -9 during model calls, the Playbooks AI corpus
 // and --stats. In-process runs use runProgram with a collecting io; CLI tests spawn the built
 // CLI (dist/src/cli/main.js; `npm test` builds it first) with ANTHROPIC_BASE_URL at the fake.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli, tempRoot, type CliRun } from './support/cli.js';
 import { compileSource } from '../compiler/compile.js';
 import { formatDiagnostics } from '../compiler/diagnostics.js';
 import { AnthropicModel } from '../src/providers/anthropic.js';
@@ -23,7 +22,6 @@ import { faultInjector, minimalResponder, startFakeAnthropic, type FakeAnthropic
 import { byInstruction, contextOf, instructionOf, lastToolResults, promptText, sayingModel, stepOf, turnOf } from './support/model-script.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(REPO, 'dist/src/cli/main.js');
 const FIX = join(REPO, 'test/fixtures/model');
 const CORPUS = resolve(REPO, '../shared/corpus/playbooks-ai');
 const fix = (name: string) => join(FIX, name);
@@ -34,14 +32,7 @@ const EXIT_RUNTIME = 3;
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-let ROOT = '';
-beforeAll(() => {
-  ROOT = mkdtempSync(join(tmpdir(), 'pb-model-'));
-});
-afterAll(() => {
-  if (ROOT) rmSync(ROOT, { recursive: true, force: true });
-});
-const tmp = (name: string) => mkdtempSync(join(ROOT, `${name}-`));
+const tmp = tempRoot('pb-model-');
 
 let fake: FakeAnthropic;
 beforeEach(async () => {
@@ -104,17 +95,7 @@ function sayEachStep(prefix: string): Responder {
   };
 }
 
-interface Proc {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  killed: boolean;
-  hung: boolean;
-  /** Date.now() at spawn and at our SIGKILL. */
-  startedAt: number;
-  killedAt?: number;
-}
+type Proc = CliRun;
 
 interface PbOptions {
   input?: string;
@@ -126,55 +107,10 @@ interface PbOptions {
   hangMs?: number;
 }
 
-/** The built CLI, spawned asynchronously (the fake server lives in this process). */
 function pb(args: string[], options: PbOptions = {}): Promise<Proc> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(ANTHROPIC_|PB_MODEL)/.test(k)) env[k] = v;
-  Object.assign(env, options.env ?? {}, { NODE_OPTIONS: '' });
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    let hung = false;
-    const startedAt = Date.now();
-    let killedAt: number | undefined;
-    const timers: NodeJS.Timeout[] = [];
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdin.on('error', () => {});
-    child.stdin.end(options.input ?? '');
-    const kill = () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        killed = true;
-        killedAt = Date.now();
-        child.kill('SIGKILL');
-      }
-    };
-    if (options.killAfterMs !== undefined) {
-      if (options.killAnchor) {
-        const anchor = options.killAnchor;
-        const poll = setInterval(() => {
-          if (existsSync(anchor)) {
-            clearInterval(poll);
-            timers.push(setTimeout(kill, options.killAfterMs));
-          }
-        }, 5);
-        timers.push(poll);
-      } else timers.push(setTimeout(kill, options.killAfterMs));
-    }
-    timers.push(
-      setTimeout(() => {
-        hung = true;
-        kill();
-      }, options.hangMs ?? 30_000),
-    );
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      for (const t of timers) clearTimeout(t);
-      resolvePromise({ code, signal, stdout, stderr, killed: killed && !hung, hung, startedAt, ...(killedAt !== undefined ? { killedAt } : {}) });
-    });
-  });
+  const { killAnchor, ...rest } = options;
+  const anchored = killAnchor !== undefined ? { killWhen: () => existsSync(killAnchor) } : {};
+  return runCli(args, { ...rest, ...anchored, isolateModel: true });
 }
 
 const fakeEnv = (extra: Record<string, string> = {}) => ({ ANTHROPIC_API_KEY: 'test', ANTHROPIC_BASE_URL: fake.url, PB_MODEL_RETRIES: '2', PB_MODEL_TIMEOUT_MS: '5000', ...extra });

@@ -43,16 +43,18 @@ export class GenerationError extends Error {
   }
 }
 
+export interface CompileGeneratedOptions {
+  /** Preferred entry playbook (a library entry's recorded name). */
+  entryHint?: string;
+  /** Check that only callable names are called (off when relinking code accepted before). */
+  checkCalls?: boolean;
+}
+
 /** Compiles generated source and prepares its code objects for linking; throws with the diagnostics. */
-export function compileGenerated(
-  request: GenerateRequest,
-  source: string,
-  maxBytes: number,
-  entryHint?: string,
-  checkCalls = true,
-): Omit<Generated, 'attempts' | 'origin'> {
-  const path = `<generated>/${request.name ?? 'playbook'}.pb`;
-  const r = compileSource(source, path, { restricted: { maxBytes, callable: new Set(request.callable), checkCalls } });
+export function compileGenerated(request: GenerateRequest, source: string, maxBytes: number, options: CompileGeneratedOptions = {}): Omit<Generated, 'attempts' | 'origin'> {
+  const revision = request.repair?.revision ?? 0;
+  const path = `<generated>/${request.name ?? 'playbook'}${revision ? `.v${revision + 1}` : ''}.pb`;
+  const r = compileSource(source, path, { restricted: { maxBytes, callable: new Set(request.callable), checkCalls: options.checkCalls ?? true } });
   if (!r.program) throw new GenerationError(formatDiagnostics(r.diagnostics.filter((d) => d.severity === 'error'), r.sources), []);
   const agent = r.program.agents[0];
   const playbooks = (agent?.playbooks ?? []).filter((p) => p.kind === 'markdown' || p.kind === 'react' || p.kind === 'raw');
@@ -66,15 +68,30 @@ export function compileGenerated(
     taken.add(name);
     rename.set(p.name, name);
   }
-  const objects: CodeObject[] = playbooks.map((p) => ({
-    ...p,
-    name: rename.get(p.name)!,
-    agent: request.agent,
-    metadata: { ...p.metadata, generated: true, goal: request.goal },
-    calls: p.calls.map((c) => (c.kind === 'playbook' && c.agent === agent.name ? { ...c, agent: request.agent, name: rename.get(c.name) ?? c.name } : c)),
-  }));
-  const wanted = entryHint ?? request.name ?? undefined;
-  const entry = (wanted && rename.get(wanted)) ?? (wanted && objects.some((o) => o.name === wanted) ? wanted : objects[0]!.name);
+  const wanted = options.entryHint ?? request.name ?? undefined;
+  const names = [...rename.values()];
+  const entry = (wanted && rename.get(wanted)) ?? (wanted && names.includes(wanted) ? wanted : names[0]!);
+  // Every playbook of one generated source shares its path (runtime errors show that source's lines).
+  const unit = revision ? `${entry}.v${revision + 1}` : entry;
+  const objects: CodeObject[] = playbooks.map((p) => {
+    const name = rename.get(p.name)!;
+    return {
+      ...p,
+      name,
+      agent: request.agent,
+      metadata: { ...p.metadata, generated: true, goal: request.goal, unit, revision, ...(name === entry ? { source } : {}) },
+      calls: p.calls.map((c) => (c.kind === 'playbook' && c.agent === agent.name ? { ...c, agent: request.agent, name: rename.get(c.name) ?? c.name } : c)),
+    };
+  });
+  const repair = request.repair;
+  if (repair) {
+    // The new version is rerun with the failing call's arguments, so it keeps the parameters.
+    const got = objects.find((o) => o.name === entry)!.params.map((p) => p.name);
+    if (got.join(',') !== repair.params.join(',')) {
+      const want = repair.params.length ? repair.params.map((p) => `$${p}`).join(', ') : 'none';
+      throw new GenerationError(`${path}: error: playbook ${entry} must keep its parameters (${want}); it has (${got.map((p) => `$${p}`).join(', ')})`, []);
+    }
+  }
   return { source, entry, objects };
 }
 
@@ -99,19 +116,28 @@ export class ModelPlaybookGenerator implements PlaybookGenerator {
     this.used.clear();
   }
 
+  /** A generated playbook failed at run time (or, with success, finished): count it now. */
+  outcome(generated: { origin: string }, success: boolean): void {
+    const id = libraryId(generated.origin);
+    if (!this.store || !id) return;
+    this.store.library.recordOutcome(id, success);
+    this.used.delete(id);
+  }
+
   relink(request: GenerateRequest, source: string, entry: string): Generated {
     // Accepted once already: relinking (resume, inspect) does not re-judge which names it may call.
-    const g = compileGenerated(request, source, this.options.maxBytes, undefined, false);
+    const g = compileGenerated(request, source, this.options.maxBytes, { checkCalls: false });
     // The journal recorded the linked name; renaming is deterministic, so it matches.
     return { ...g, entry: g.objects.some((o) => o.name === entry) ? entry : g.entry, attempts: [{ accepted: true }], origin: 'journal' };
   }
 
   async generate(request: GenerateRequest, model: GeneratorModel | undefined): Promise<Generated> {
     // Reuse before writing anew: an approved entry for this goal, or a proposed one that has worked.
-    const found = this.store?.library.find(request.goal);
+    // A failed playbook's next version is always written anew, told what went wrong.
+    const found = request.repair ? undefined : this.store?.library.find(request.goal);
     if (found) {
       try {
-        const g = compileGenerated(request, found.source, this.options.maxBytes, found.name);
+        const g = compileGenerated(request, found.source, this.options.maxBytes, { entryHint: found.name });
         this.used.add(found.id);
         return { ...g, attempts: [], origin: `library:${found.id}` };
       } catch (err) {
@@ -126,7 +152,7 @@ export class ModelPlaybookGenerator implements PlaybookGenerator {
         source: made.source,
         name: made.objects.find((o) => o.name === made.entry)?.title ?? made.entry,
         agent: request.agent,
-        provenance: { runId: this.store.runId, model: model?.model ?? null, parent: request.parent },
+        provenance: { runId: this.store.runId, model: model?.model ?? null, parent: request.parent, replaces: libraryId(request.repair?.origin) ?? null },
       });
       this.used.add(entry.id);
       return { ...made, origin: `library:${entry.id}` };
@@ -137,7 +163,7 @@ export class ModelPlaybookGenerator implements PlaybookGenerator {
   private async write(request: GenerateRequest, model: GeneratorModel | undefined): Promise<Generated> {
     if (!model) throw new GenerationError('GeneratePlaybook needs a model to write the playbook, and none is configured', []);
     const attempts: Array<{ accepted: boolean; reason?: string }> = [];
-    const ask = [
+    const ask = request.repair ? repairPrompt(request, request.repair) : [
       `Goal: ${request.goal}`,
       request.name ? `Name the playbook ${request.name}.` : 'Choose a short CamelCase name.',
       request.listing || 'There are no other playbooks or tools to call.',
@@ -150,7 +176,8 @@ export class ModelPlaybookGenerator implements PlaybookGenerator {
       tool_choice: { type: 'tool', name: WRITE_TOOL.name },
       messages: [{ role: 'user', content: [{ type: 'text', text: ask }] }],
     };
-    const site = { agent: request.agent, playbook: request.parent.split('.').pop() ?? request.parent, step: request.step, line: request.line, file: request.file, purpose: 'generate' };
+    const purpose = request.repair ? 'regenerate' : 'generate';
+    const site = { agent: request.agent, playbook: request.parent.split('.').pop() ?? request.parent, step: request.step, line: request.line, file: request.file, purpose };
     for (let attempt = 1; attempt <= this.options.maxAttempts; attempt++) {
       const reply = await model.complete(req, site);
       const use = reply.content.find((b): b is ToolUseBlock => b.type === 'tool_use' && b.name === WRITE_TOOL.name);
@@ -180,4 +207,22 @@ export class ModelPlaybookGenerator implements PlaybookGenerator {
     }
     throw new GenerationError(`the model's playbook was rejected ${this.options.maxAttempts} times; last reason: ${attempts[attempts.length - 1]?.reason ?? 'unknown'}`, attempts);
   }
+}
+
+/** The request for a failed playbook's next version: the goal, what failed, and the old source. */
+function repairPrompt(request: GenerateRequest, repair: NonNullable<GenerateRequest['repair']>): string {
+  const params = repair.params.length ? repair.params.map((p) => `$${p}`).join(', ') : 'no parameters';
+  return [
+    `Goal: ${request.goal}`,
+    `Your playbook ${request.name} for this goal failed while it ran, called with ${repair.args}:`,
+    repair.failure,
+    `Its source was:\n${repair.source}`,
+    `Write a corrected playbook. Keep the name ${request.name} and its parameters (${params}); it will be run again with the same arguments. Work around the failure rather than repeating it, and call Fail("why") if the goal cannot be met.`,
+    request.listing || 'There are no other playbooks or tools to call.',
+  ].join('\n\n');
+}
+
+/** The library entry id of an origin such as 'library:<id>'. */
+function libraryId(origin: string | undefined): string | undefined {
+  return origin?.startsWith('library:') ? origin.slice('library:'.length) : undefined;
 }

@@ -33,6 +33,8 @@ export interface LibraryProvenance {
   model: string | null;
   /** The playbook that asked for it, as `Agent.Playbook`. */
   parent: string | null;
+  /** The entry this one corrects: a version that failed at run time and was regenerated. */
+  replaces?: string | null;
   /** When the generating run created it (ISO 8601). */
   created: string;
 }
@@ -67,7 +69,7 @@ export interface NewLibraryEntry {
   name?: string;
   /** Defaults to the first `# Agent` heading of the source. */
   agent?: string;
-  provenance?: { runId?: string | null; model?: string | null; parent?: string | null; created?: string };
+  provenance?: { runId?: string | null; model?: string | null; parent?: string | null; replaces?: string | null; created?: string };
   /** Defaults to 'proposed'. */
   status?: LibraryStatus;
   /** Counts carried over from elsewhere (an import); default 0. */
@@ -381,6 +383,7 @@ export class LocalDirLibrary implements PlaybookLibrary {
         runId: input.provenance?.runId ?? null,
         model: input.provenance?.model ?? null,
         parent: input.provenance?.parent ?? null,
+        ...(input.provenance?.replaces ? { replaces: input.provenance.replaces } : {}),
         created: input.provenance?.created ?? at,
       },
       created: at,

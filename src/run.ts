@@ -11,7 +11,8 @@ import { toPlain } from '../vm/values.js';
 import { PbRuntimeError } from '../vm/errors.js';
 import { decodeJournal, encodeRecord, type JournalRecord } from '../vm/durable/journal.js';
 import { captureMachine, decodeSnapshot, encodeSnapshot, restoreMachine, type SnapshotFile } from '../vm/durable/snapshot.js';
-import { ReplayEnd, replayFromJournal, Runner, type DurableSink, type ModelHost, type RunOutcome, type RunnerIO, type ToolHost } from '../vm/runner.js';
+import { ReplayEnd, replayFromJournal, Runner, type DurableSink, type ModelHost, type RunOutcome, type RunnerIO, type RunnerOptions, type ToolHost } from '../vm/runner.js';
+import type { DeviationReport } from '../vm/linker.js';
 import { consoleIO, FileLineReader, StreamLineReader } from './console-io.js';
 import { LocalDirRunStore, RunStoreError, type RunStore } from './run-store.js';
 import { loadToolModule, ModuleToolHost } from './tools.js';
@@ -36,6 +37,8 @@ export interface RunOptions {
   sync?: SyncPolicy;
   /** Playbook library for GeneratePlaybook (default: a .pb-library directory, made on first use). */
   library?: PlaybookLibrary | string;
+  /** Told about notable events on the way: a generated playbook regenerated after failing. */
+  warn?: (message: string) => void;
 }
 
 export interface RunResult {
@@ -91,6 +94,14 @@ function makeGenerator(library: PlaybookLibrary | string | undefined, runId: str
   return new ModelPlaybookGenerator(DEFAULT_GENERATOR, { library: lib, runId });
 }
 
+/** Reports each regeneration of a failed generated playbook (see vm/linker.ts). */
+function deviationReports(warn: ((message: string) => void) | undefined): RunnerOptions['deviation'] {
+  if (!warn) return undefined;
+  return {
+    onDeviation: (d: DeviationReport) => warn(`generated playbook '${d.playbook}' failed: ${d.failure}; running a regenerated version (${d.revision + 1}, ${d.origin})`),
+  };
+}
+
 export async function runProgram(program: Program, options: RunOptions = {}): Promise<RunResult> {
   const runId = randomBytes(6).toString('hex');
   const machine = new Machine(program, { maxSteps: options.maxSteps, runId, entryArgs: options.args });
@@ -98,7 +109,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
   const tools = await toolHost(options.tools, program, runId);
   const generator = makeGenerator(options.library, runId);
   if (!options.state && !options.store) {
-    const outcome = await new Runner(machine, { io, tools, model: options.model, generator }).run();
+    const outcome = await new Runner(machine, { io, tools, model: options.model, generator, deviation: deviationReports(options.warn) }).run();
     generator.finish(outcome.status !== 'failed');
     return { outcome, machine };
   }
@@ -131,7 +142,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
     }
     const sink = new StoreSink(store, programSha, host, sync);
     machine.start();
-    const runner = new Runner(machine, { io, tools, model: options.model, generator, durable: sink, journalRecords: 1 });
+    const runner = new Runner(machine, { io, tools, model: options.model, generator, durable: sink, journalRecords: 1, deviation: deviationReports(options.warn) });
     const outcome = await runner.run();
     if (outcome.status !== 'failed' || !outcome.resumable) generator.finish(outcome.status !== 'failed');
     return { outcome, machine, state: store.location };
@@ -230,7 +241,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
       throw new StateError(`${dir}: error: the run has already ended (${how}); there is nothing to resume`);
     }
     if (run.tornTail) {
-      options.warn?.(`${dir}: dropping an incomplete final journal record (a write interrupted by the crash)`);
+      options.warn?.(`warning: ${dir}: dropping an incomplete final journal record (a write interrupted by the crash)`);
       store.truncateJournal(run.validLength);
     }
     const host = run.start.host ?? {};
@@ -250,6 +261,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
       tools,
       model: options.model,
       generator,
+      deviation: deviationReports(options.warn),
       durable: sink,
       replay: replayFromJournal(run.records),
       journalRecords: run.records.length + 1,
@@ -327,9 +339,9 @@ export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
   };
 }
 
-export function describeOutcome(outcome: RunOutcome, program: Program, state?: string): string | undefined {
+export function describeOutcome(outcome: RunOutcome, machine: Machine, state?: string): string | undefined {
   if (outcome.status !== 'failed') return undefined;
-  const text = outcome.error.format(program);
+  const text = outcome.error.format(machine.program, (path) => machine.sourceText(path));
   if (!state) return text;
   return outcome.resumable
     ? `${text}\nrun state kept in ${state}; fix the cause, then continue with: pb resume ${state}`

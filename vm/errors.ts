@@ -31,6 +31,7 @@ export type RuntimeErrorCode =
   | 'model-error'
   | 'generation-error'
   | 'generated-step-budget'
+  | 'failed'
   | 'unsupported';
 
 export class PbRuntimeError extends Error {
@@ -47,12 +48,16 @@ export class PbRuntimeError extends Error {
     return this.stack_[this.stack_.length - 1];
   }
 
-  /** `file:line:col: error: message`, a code frame, then the call stack innermost first. */
-  format(program: Program): string {
+  /**
+   * `file:line:col: error: message`, a code frame, then the call stack innermost first.
+   * `sourceText` finds sources the program does not hold (generated playbooks'; see Machine.sourceText).
+   */
+  format(program: Program, sourceText?: (path: string) => string | undefined): string {
     const at = this.where;
     if (!at) return `error: ${this.message}`;
     const fileIndex = program.files.findIndex((f) => f.path === at.file);
-    const lineText = fileIndex >= 0 ? program.sources[fileIndex]?.split(/\r\n|\r|\n/)[at.line - 1] : undefined;
+    const text = fileIndex >= 0 ? program.sources[fileIndex] : sourceText?.(at.file);
+    const lineText = text?.split(/\r\n|\r|\n/)[at.line - 1];
     const head = `${at.file}:${at.line}:${at.col}: error: ${this.message}`;
     const frame = codeFrame(lineText, at.line, at.col, Math.max(1, (lineText?.length ?? 1) - at.col + 1));
     // Innermost first; runs of identical frames (deep recursion) collapse to one line and a count.
@@ -75,5 +80,17 @@ export class PbRuntimeError extends Error {
     }
     flush();
     return `${head}${frame}\n${lines.join('\n')}`;
+  }
+}
+
+/**
+ * A playbook the model called from a natural-language step failed for good (a generated one
+ * whose versions ran out). Its frames are gone; the model is told, as the call's tool result,
+ * and its step goes on: the caller's plan deals with it.
+ */
+export class PlaybookCallFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlaybookCallFailed';
   }
 }

@@ -23,6 +23,24 @@ export interface GenerateRequest {
   step: string;
   line: number;
   file: string;
+  /** Set when a generated playbook failed at run time and a corrected version is wanted. */
+  repair?: RepairInfo;
+}
+
+/** What went wrong with a generated playbook, for writing its next version. */
+export interface RepairInfo {
+  /** The failure: the runtime error with its code frame, or why a playbook it called gave up. */
+  failure: string;
+  /** The failing version's source. */
+  source: string;
+  /** Its parameters: the new version must keep them (it is rerun with the same arguments). */
+  params: string[];
+  /** The arguments of the failing call, as shown to the model. */
+  args: string;
+  /** Version number of the new playbook (the first generated version is 0). */
+  revision: number;
+  /** Where the failing version came from ('model', 'library:<id>', 'journal'). */
+  origin: string;
 }
 
 export interface Generated {
@@ -50,7 +68,7 @@ export interface PlaybookGenerator {
   /** Recompiles journaled source on replay (no model involved). */
   relink(request: GenerateRequest, source: string, entry: string): Generated;
   /** Reports how a generated playbook did (for the library's success/failure counts). */
-  outcome?(generated: { origin: string; entry: string }, success: boolean): void;
+  outcome?(generated: { origin: string }, success: boolean): void;
 }
 
 export type GenerateRecord = { source: string; entry: string; origin: string } & Record<string, Value>;

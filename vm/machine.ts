@@ -51,6 +51,10 @@ export interface Frame {
   trigger?: string;
   /** Started by the host (a playbook the model called): its return goes back to the host. */
   hostReturn?: boolean;
+  /** The effect the host was performing when it started this frame; restored when it ends. */
+  hostResume?: { pending: Pending; effectPc: number };
+  /** Arguments a generated playbook was called with, so a regenerated version can be rerun with them. */
+  args?: RuntimeValue[];
   /** Model context: this frame's recent history (see vm/model/context.ts). */
   log?: string[];
   /** Log entries folded away by compaction, and a one-line summary of them. */
@@ -90,7 +94,7 @@ class VMFault {
   ) {}
 }
 /** Effects that leave a value on the stack when resumed. */
-type Pending = 'none' | 'value' | 'bool' | 'text' | 'triggers';
+export type Pending = 'none' | 'value' | 'bool' | 'text' | 'triggers';
 
 export class Machine {
   readonly program: Program;
@@ -265,7 +269,8 @@ export class Machine {
 
   /** The file a code object's lines refer to; generated playbooks have their own source. */
   private sourcePath(code: CodeObject, file: number | undefined): string {
-    if (code.metadata.generated === true) return `<generated>/${code.name}.pb`;
+    // A generated source's playbooks share its path; each new version of it has its own.
+    if (code.metadata.generated === true) return `<generated>/${typeof code.metadata.unit === 'string' ? code.metadata.unit : code.name}.pb`;
     return this.program.files[file ?? code.file]?.path ?? '?';
   }
 
@@ -300,7 +305,10 @@ export class Machine {
     }
     for (let i = base; i < this.sp; i++) this.stack[i] = null;
     this.sp = base;
-    this.frames.push({ code: target, pc: 0, locals, base, discard, ...(trigger ? { trigger } : {}) });
+    const frame: Frame = { code: target, pc: 0, locals, base, discard, ...(trigger ? { trigger } : {}) };
+    // Values are never mutated in place, so keeping references is a faithful copy.
+    if (target.metadata.generated === true) frame.args = locals.slice(0, params.length) as RuntimeValue[];
+    this.frames.push(frame);
   }
 
   /** Starts the next entry playbook; false when none is left. */
@@ -667,6 +675,11 @@ export class Machine {
             if (done.hostReturn) {
               this.sp = sp;
               this.status = 'waiting';
+              // Back to the effect the host is still performing (its result is still owed).
+              if (done.hostResume) {
+                this.pending = done.hostResume.pending;
+                this.effectPc = done.hostResume.effectPc;
+              }
               return { kind: 'host-return', value: toPlain(value) };
             }
             if (this.contextLogs && this.frames.length > 0 && !done.discard) this.logReturn(done, value);
@@ -878,6 +891,9 @@ export class Machine {
         this.stack[this.sp++] = (a as Record<string, Value>).content ?? null;
         return undefined;
       }
+      case 'Fail':
+        // An explicit failure: inside a generated playbook it asks for a corrected version.
+        throw this.error('failed', toText(named(0, 'reason') ?? 'the playbook reported a failure'));
       case 'GeneratePlaybook':
         return this.effect({ kind: 'generate', seq: 0, goal: toText(named(0, 'goal') ?? ''), name: (named(1, 'name') as string) ?? null, at: ctx }, 'value');
       default:
@@ -929,9 +945,70 @@ export class Machine {
       if (err instanceof VMFault) throw new PbRuntimeError(err.code, err.message, this.callStack());
       throw err;
     }
-    this.frames[this.frames.length - 1]!.hostReturn = true;
+    const top = this.frames[this.frames.length - 1]!;
+    top.hostReturn = true;
+    top.hostResume = { pending: this.pending, effectPc: this.effectPc };
     this.status = 'running';
     return true;
+  }
+
+  /**
+   * Abandons frames[index] and every frame above it, as if that call had not been made; the
+   * caller stays at the instruction after its call. A frame the host started hands the host's
+   * effect back (it is still owed a result). Returns the abandoned frame.
+   */
+  unwindTo(index: number): Frame {
+    const f = this.frames[index]!;
+    this.frames.length = index;
+    for (let i = f.base; i < this.sp; i++) this.stack[i] = null;
+    this.sp = f.base;
+    this.pending = f.hostResume?.pending ?? 'none';
+    if (f.hostResume) this.effectPc = f.hostResume.effectPc;
+    this.status = f.hostReturn ? 'waiting' : 'running';
+    return f;
+  }
+
+  /**
+   * Deviation handling: the generated playbook running in frames[index] failed. Its frame and
+   * everything above it are abandoned, the old version stays linked under a retired name (for
+   * frames deeper in the stack that still run it), the new version takes over its name, and is
+   * called with the same arguments, returning to the same caller.
+   */
+  replaceGenerated(index: number, objects: CodeObject[], entry: string): void {
+    const old = this.unwindTo(index);
+    const oldCode = old.code;
+    const revision = typeof oldCode.metadata.revision === 'number' ? oldCode.metadata.revision : 0;
+    const retired: CodeObject = { ...oldCode, name: `${oldCode.name}~${revision}` };
+    for (const f of this.frames) if (f.code === oldCode) f.code = retired;
+    const at = this.linked.indexOf(oldCode);
+    if (at >= 0) this.linked[at] = retired;
+    this.link(retired);
+    for (const o of objects) this.linkGenerated(o);
+    const target = this.lookup(oldCode.agent, entry);
+    if (!target) throw new PbRuntimeError('undefined-playbook', `regenerated playbook '${entry}' is not linked`, this.callStack());
+    const args = old.args ?? [];
+    for (const a of args) this.stack[this.sp++] = a;
+    try {
+      this.enter(target, args.length, [], old.discard, old.trigger);
+    } catch (err) {
+      if (err instanceof VMFault) throw new PbRuntimeError(err.code, err.message, this.callStack());
+      throw err;
+    }
+    const top = this.frames[this.frames.length - 1]!;
+    if (old.hostReturn) {
+      top.hostReturn = true;
+      if (old.hostResume) top.hostResume = old.hostResume;
+    }
+    this.pending = 'none';
+    this.status = 'running';
+  }
+
+  /** Source text for a path in a runtime error: a program file or a generated playbook's source. */
+  sourceText(path: string): string | undefined {
+    const i = this.program.files.findIndex((f) => f.path === path);
+    if (i >= 0) return this.program.sources[i];
+    for (const c of this.linked) if (c.metadata.generated === true && this.sourcePath(c, undefined) === path && typeof c.metadata.source === 'string') return c.metadata.source;
+    return undefined;
   }
 
   private logReturn(done: Frame, value: RuntimeValue): void {

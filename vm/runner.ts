@@ -8,8 +8,8 @@ import type { Frame, Machine } from './machine.js';
 import { NLDriver, DEFAULT_DRIVER, type DriverOptions, type NLHost } from './model/driver.js';
 import { appendLog, clipText } from './model/context.js';
 import { ModelError, type CallSite, type Model, type ModelReply, type ModelRequest } from './model/protocol.js';
-import { callableListing } from './model/prompt.js';
-import type { Generated, GenerateRequest, PlaybookGenerator } from './generate.js';
+import type { PlaybookGenerator } from './generate.js';
+import { Linker, type LinkerOptions } from './linker.js';
 import type { Value } from './pbasm/program.js';
 import type { JournalRecord } from './durable/journal.js';
 import { fromForeign } from './values.js';
@@ -117,6 +117,8 @@ export interface RunnerOptions {
   generator?: PlaybookGenerator;
   /** Generated playbooks may call GeneratePlaybook up to this depth. */
   maxGenerationDepth?: number;
+  /** Regeneration limits and reports for generated playbooks that fail (vm/linker.ts). */
+  deviation?: Omit<LinkerOptions, 'generator' | 'maxGenerationDepth'>;
 }
 
 /** Thrown in replay-only mode at the first effect the journal has no record of. */
@@ -150,6 +152,7 @@ export class Runner {
   private nlDepth = 0;
   /** Model calls made (not replayed) by this process. */
   modelCalls = 0;
+  private readonly linker: Linker;
 
   constructor(
     readonly machine: Machine,
@@ -157,6 +160,28 @@ export class Runner {
   ) {
     this.replay = options.replay ?? emptyReplay();
     this.journalCount = options.journalRecords ?? 0;
+    this.linker = new Linker(
+      {
+        machine,
+        recorded: this.replay.generates,
+        replayOnly: options.replayOnly === true,
+        endOfReplay: () => {
+          throw new ReplayEnd({ kind: 'end', status: 'finished', value: null });
+        },
+        journal: (record) => this.journal(record),
+        toolNames: () => options.tools?.names?.() ?? [],
+        model: () => (options.model ? { model: options.model.model.id, complete: (r, site) => this.complete(r, site) } : undefined),
+        busy: async (work) => {
+          this.nlDepth++;
+          try {
+            return await work();
+          } finally {
+            this.nlDepth--;
+          }
+        },
+      },
+      { ...options.deviation, generator: options.generator, maxGenerationDepth: options.maxGenerationDepth },
+    );
     const mh = options.model;
     if (mh) {
       machine.contextLogs = true;
@@ -180,7 +205,7 @@ export class Runner {
       generate: (frame, goal, name, step) => {
         const s = frame.code.steps.find((x) => x.id === step);
         const at = { step, line: s?.line ?? frame.code.line, file: this.machine.program.files[s?.file ?? frame.code.file]?.path ?? '?' };
-        return this.generateFor(this.machine.nextSeq(), frame, goal, name, at, (code, message) => new PbRuntimeError(code, message, this.machine.callStack()));
+        return this.linker.generate(this.machine.nextSeq(), frame, goal, name, at, (code, message) => new PbRuntimeError(code, message, this.machine.callStack()));
       },
       complete: (request, site) => this.complete(request, site),
       toolNames: () => this.options.tools?.names?.() ?? [],
@@ -318,24 +343,31 @@ export class Runner {
   /** Runs the machine, performing its effects, until it ends (or, nested, until the host call returns). */
   private async loop(nested: boolean): Promise<Extract<Effect, { kind: 'end' | 'host-return' }>> {
     const m = this.machine;
+    // A nested loop runs the playbook the host just started; frames below it are an outer loop's.
+    const floor = nested ? m.frames.length - 1 : 0;
     for (;;) {
-      const effect = m.run();
-      if (effect.kind === 'end') return effect;
-      if (effect.kind === 'host-return') {
-        if (nested) return effect;
-        throw new PbRuntimeError('type-error', 'internal: a host call returned outside of a host call', m.callStack());
+      try {
+        const effect = m.run();
+        if (effect.kind === 'end') return effect;
+        if (effect.kind === 'host-return') {
+          if (nested) return effect;
+          throw new PbRuntimeError('type-error', 'internal: a host call returned outside of a host call', m.callStack());
+        }
+        if (effect.kind === 'say') {
+          this.output(effect.seq, effect.text);
+          if (m.contextLogs) appendLog(m.frames[m.frames.length - 1]!, `said ${JSON.stringify(clipText(effect.text, 120))}`);
+          m.resume();
+          // Snapshots wait for a slower effect; says are cheap and frequent.
+          continue;
+        }
+        this.flush();
+        await this.perform(effect);
+        this.options.onEffect?.(effect);
+        if (this.nlDepth === 0) this.maybeSnapshot();
+      } catch (err) {
+        // A generated playbook that failed is regenerated and rerun; anything else ends the run.
+        if (!(err instanceof PbRuntimeError) || !(await this.linker.recover(err, floor))) throw err;
       }
-      if (effect.kind === 'say') {
-        this.output(effect.seq, effect.text);
-        if (m.contextLogs) appendLog(m.frames[m.frames.length - 1]!, `said ${JSON.stringify(clipText(effect.text, 120))}`);
-        m.resume();
-        // Snapshots wait for a slower effect; says are cheap and frequent.
-        continue;
-      }
-      this.flush();
-      await this.perform(effect);
-      this.options.onEffect?.(effect);
-      if (this.nlDepth === 0) this.maybeSnapshot();
     }
   }
 
@@ -410,65 +442,8 @@ export class Runner {
   private async generate(effect: GenerateEffect): Promise<void> {
     const m = this.machine;
     const frame = m.frames[m.frames.length - 1]!;
-    const entry = await this.generateFor(effect.seq, frame, effect.goal, effect.name, effect.at, (code, message) => m.fail(code, message));
+    const entry = await this.linker.generate(effect.seq, frame, effect.goal, effect.name, effect.at, (code, message) => m.fail(code, message));
     m.resumeWithPlaybook(frame.code.agent, entry);
-  }
-
-  /**
-   * Generates a playbook for `frame` (the recorded source on replay, else the generator:
-   * model + compiler), links it, and returns its name.
-   */
-  private async generateFor(
-    seq: number,
-    frame: Frame,
-    goal: string,
-    name: string | null,
-    at: { step: string; line: number; file: string },
-    fail: (code: RuntimeErrorCode, message: string) => PbRuntimeError,
-  ): Promise<string> {
-    const m = this.machine;
-    const gen = this.options.generator;
-    if (!gen) throw fail('unsupported', 'GeneratePlaybook needs a playbook generator (a model and the compiler); none is configured for this run');
-    const limit = this.options.maxGenerationDepth ?? 3;
-    if (m.generationDepth() >= limit) throw fail('generation-error', `GeneratePlaybook nested more than ${limit} generated playbooks deep`);
-    const agent = m.program.agents.find((a) => a.name === frame.code.agent);
-    const own = [...(agent?.playbooks ?? []), ...m.linked.filter((c) => c.agent === frame.code.agent)].filter((p) => p.kind !== 'foreign');
-    const tools = this.options.tools?.names?.() ?? [];
-    const request: GenerateRequest = {
-      goal,
-      name,
-      agent: frame.code.agent,
-      parent: `${frame.code.agent}.${frame.code.name}`,
-      callable: [...own.map((p) => p.name), ...tools],
-      listing: callableListing(m.program.agents.filter((a) => a.name === frame.code.agent), frame.code.agent, tools),
-      taken: own.map((p) => p.name),
-      step: at.step,
-      line: at.line,
-      file: at.file,
-    };
-    const recorded = this.replay.generates.get(seq) as { source?: string; entry?: string; seqAfter?: number } | undefined;
-    let g: Generated;
-    if (recorded && typeof recorded.source === 'string' && typeof recorded.entry === 'string') {
-      g = gen.relink(request, recorded.source, recorded.entry);
-      // The model calls that wrote it used effect numbers; later effects must keep theirs.
-      if (typeof recorded.seqAfter === 'number' && recorded.seqAfter > m.seq) m.seq = recorded.seqAfter;
-    } else {
-      if (this.options.replayOnly) throw new ReplayEnd({ kind: 'end', status: 'finished', value: null });
-      const mh = this.options.model;
-      const access = mh ? { model: mh.model.id, complete: (r: ModelRequest, s: CallSite) => this.complete(r, s) } : undefined;
-      this.nlDepth++;
-      try {
-        g = await gen.generate(request, access);
-      } catch (err) {
-        if (err instanceof PbRuntimeError) throw err;
-        throw fail('generation-error', `GeneratePlaybook("${clipText(goal, 80)}") failed: ${(err as Error)?.message ?? String(err)}`);
-      } finally {
-        this.nlDepth--;
-      }
-      this.journal({ t: 'generate', seq, result: { source: g.source, entry: g.entry, origin: g.origin, attempts: g.attempts.length, seqAfter: m.seq } });
-    }
-    for (const o of g.objects) if (!m.lookup(o.agent, o.name)) m.linkGenerated(o);
-    return g.entry;
   }
 
   /** A host tool call: the recorded result on replay, else journaled start, call, journaled result. */

@@ -119,6 +119,7 @@ export function registerLibraryCommands(program: Command): void {
         ['run', p.runId ?? '-'],
         ['model', p.model ?? '-'],
         ['parent', p.parent ?? '-'],
+        ...(p.replaces ? [['replaces', p.replaces] as [string, string]] : []),
         ['generated', p.created],
         ['source sha256', e.sourceSha256],
       ];

@@ -40,7 +40,7 @@ function finish(result: RunResult, stats: boolean, started: number, configured?:
     if (configured) writeStderr(configured.stats.report().replace(/^/gm, 'pb: '));
   }
   if (outcome.status === 'failed') {
-    writeStderr(describeOutcome(outcome, machine.program, result.state) ?? outcome.error.message);
+    writeStderr(describeOutcome(outcome, machine, result.state) ?? outcome.error.message);
     process.exitCode = EXIT.runtime;
     return;
   }
@@ -120,7 +120,7 @@ export function registerRunCommands(program: Command): void {
         if (loaded.rendered) writeStderr(loaded.rendered);
         const configured = model(opts);
         if (configured === null) return;
-        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host, args: opts.arg as Record<string, Value> | undefined, library: opts.library });
+        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host, args: opts.arg as Record<string, Value> | undefined, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`) });
         finish(result, !!opts.stats, started, configured);
       } catch (err) {
         handle(err);
@@ -139,7 +139,7 @@ export function registerRunCommands(program: Command): void {
       try {
         const configured = model(opts);
         if (configured === null) return;
-        const result = await resumeRun(dir, { input: opts.input, tools: opts.tools, maxSteps: opts.maxSteps, model: configured?.host, library: opts.library, warn: (m) => writeStderr(`pb: warning: ${m}`) });
+        const result = await resumeRun(dir, { input: opts.input, tools: opts.tools, maxSteps: opts.maxSteps, model: configured?.host, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`) });
         finish(result, !!opts.stats, started, configured);
       } catch (err) {
         handle(err);

@@ -55,6 +55,8 @@ export interface FrameState {
   base: number;
   discard: boolean;
   trigger?: string;
+  /** Arguments of a generated playbook's call (for deviation handling). */
+  args?: Encoded[];
   /** Model context of the frame (vm/model/context.ts). */
   log?: string[];
   folded?: number;
@@ -96,6 +98,7 @@ export function captureMachine(m: Machine): MachineState {
       base: f.base,
       discard: f.discard,
       ...(f.trigger ? { trigger: f.trigger } : {}),
+      ...(f.args ? { args: f.args.map(enc) } : {}),
       ...(f.log ? { log: f.log } : {}),
       ...(f.folded ? { folded: f.folded } : {}),
       ...(f.summary ? { summary: f.summary } : {}),
@@ -132,6 +135,7 @@ export function restoreMachine(program: Program, s: MachineState, options: { max
     const frame: Frame = { code, pc: f.pc, locals: f.locals.map(dec), base: f.base, discard: f.discard };
     if (frame.locals.length !== code.locals.length) throw new FormatError(`snapshot frame ${f.agent}.${f.name} has ${frame.locals.length} locals, the code has ${code.locals.length}`);
     if (f.trigger) frame.trigger = f.trigger;
+    if (Array.isArray(f.args)) frame.args = f.args.map((a) => dec(a) as RuntimeValue);
     if (Array.isArray(f.log)) frame.log = f.log.filter((e): e is string => typeof e === 'string');
     if (typeof f.folded === 'number') frame.folded = f.folded;
     if (typeof f.summary === 'string') frame.summary = f.summary;

@@ -5,7 +5,7 @@
 import type { NLEffect } from '../runner.js';
 import type { Frame, Machine } from '../machine.js';
 import type { AgentInfo, CodeObject, NLInfo, Value } from '../pbasm/program.js';
-import { PbRuntimeError } from '../errors.js';
+import { PbRuntimeError, PlaybookCallFailed } from '../errors.js';
 import { toPlain } from '../values.js';
 import { appendLog, clipText, DEFAULT_CONTEXT, describeValue, renderContext, type ContextOptions } from './context.js';
 import { ALL_TOOLS, callableListing, forcedTool, systemBlocks, TOOLS_WITH_GENERATE } from './prompt.js';
@@ -235,7 +235,14 @@ export class NLDriver {
         const name = str('name');
         if (!name) return { content: 'call_playbook needs a "name"', error: true };
         const args = input.args && typeof input.args === 'object' && !Array.isArray(input.args) ? (toPlain(input.args as Value) as Record<string, Value>) : {};
-        const result = await this.host.call(frame, name, args);
+        let result: Value;
+        try {
+          result = await this.host.call(frame, name, args);
+        } catch (err) {
+          if (!(err instanceof PlaybookCallFailed)) throw err;
+          actions.push(`called ${name} -> failed`);
+          return { content: `${err.message}. Its effects so far stand; choose another way to finish the step.`, error: true };
+        }
         actions.push(`called ${name} -> ${describeValue(result)}`);
         return { content: JSON.stringify(result) };
       }

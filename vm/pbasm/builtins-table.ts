@@ -19,6 +19,7 @@ export const BUILTINS: readonly BuiltinSpec[] = Object.freeze([
   b('LoadArtifact', ['name'], 1, 'load a named artifact'),
   b('CreateAgent', ['kind', 'name'], 1, 'create an agent instance'),
   b('EndProgram', [], 0, 'end the program'),
+  b('Fail', ['reason'], 0, 'stop with a failure; a generated playbook that fails is regenerated'),
   b('GeneratePlaybook', ['goal', 'name'], 1, 'have the model write, check and link a new playbook'),
 ]);
 

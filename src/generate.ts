@@ -18,6 +18,7 @@ One line saying what it does.
 - one step per bullet; nest bullets (two spaces) under If / Else if / Else, While, Until, For each
 Deterministic steps (run by the machine): $x = expr (agent state) or x = expr (local); If $x > 3 / Else if ... / Else; While cond; For each item in $list; Return expr; Say "text with {$x}"; Ask user for $x; calls Name(arg, key=value) and $r = Name(...). Expressions are Python-like: numbers, "strings", f"{x}", True/False/None, lists, objects, a[i], a.key, + - * / // % **, == != < <= > >=, and/or/not/in, len(), str(), int(), range(), join(), split(), upper(), lower().
 Any other step is natural language that the model performs at run time (e.g. "- Summarize $report for the user").
+If the goal cannot be met, call Fail("why"): the failure goes back to whoever asked.
 Rules: no code fences, no !import, call only the playbooks and tools listed, keep it short, and make every loop end.`;
 
 const WRITE_TOOL = {

@@ -138,7 +138,7 @@ export class Linker {
     const callerAt = m.callStack()[index - 1];
     const caller = m.frames[index - 1];
     const repair: RepairInfo = {
-      failure: clipText(failure, 4000),
+      failure: clipLines(failure, 4000),
       source: String(code.metadata.source),
       params: code.params.map((p) => p.name),
       args: describeArgs(f),
@@ -202,8 +202,8 @@ export class Linker {
         if (err instanceof PbRuntimeError) throw err;
         throw failed((err as Error)?.message ?? String(err));
       }
-      const attempts = g.attempts.map((a) => (a.accepted ? { accepted: true } : { accepted: false, reason: clipText(a.reason ?? '', 2000) }));
-      const repair = request.repair ? { replaces: request.name, revision: request.repair.revision, failure: clipText(request.repair.failure, 2000) } : {};
+      const attempts = g.attempts.map((a) => (a.accepted ? { accepted: true } : { accepted: false, reason: clipLines(a.reason ?? '', 2000) }));
+      const repair = request.repair ? { replaces: request.name, revision: request.repair.revision, failure: clipLines(request.repair.failure, 2000) } : {};
       this.host.journal({ t: 'generate', seq, result: { source: g.source, entry: g.entry, origin: g.origin, attempts, seqAfter: m.seq, ...repair } as Value });
     }
     // The entry remembers where it came from (the library counts its failures).
@@ -215,6 +215,11 @@ export class Linker {
 
 function revisionOf(v: Value | undefined): number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : 0;
+}
+
+/** Shortens multi-line text (an error with its code frame), keeping its lines. */
+function clipLines(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 function firstLine(text: string): string {

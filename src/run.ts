@@ -12,7 +12,8 @@ import { PbRuntimeError } from '../vm/errors.js';
 import { decodeJournal, encodeRecord, type JournalRecord } from '../vm/durable/journal.js';
 import { captureMachine, decodeSnapshot, encodeSnapshot, restoreMachine, type SnapshotFile } from '../vm/durable/snapshot.js';
 import { ReplayEnd, replayFromJournal, Runner, type DurableSink, type ModelHost, type RunOutcome, type RunnerIO, type RunnerOptions, type ToolHost } from '../vm/runner.js';
-import type { DeviationReport } from '../vm/linker.js';
+import type { DeviationReport, GeneratedReport } from '../vm/linker.js';
+import { clipText as clip } from '../vm/model/context.js';
 import { consoleIO, FileLineReader, StreamLineReader } from './console-io.js';
 import { LocalDirRunStore, RunStoreError, type RunStore } from './run-store.js';
 import { loadToolModule, ModuleToolHost } from './tools.js';
@@ -94,10 +95,12 @@ function makeGenerator(library: PlaybookLibrary | string | undefined, runId: str
   return new ModelPlaybookGenerator(DEFAULT_GENERATOR, { library: lib, runId });
 }
 
-/** Reports each regeneration of a failed generated playbook (see vm/linker.ts). */
-function deviationReports(warn: ((message: string) => void) | undefined): RunnerOptions['deviation'] {
+/** Reports what GeneratePlaybook linked, and each regeneration of a failed generated playbook (vm/linker.ts). */
+function generationReports(warn: ((message: string) => void) | undefined): RunnerOptions['generation'] {
   if (!warn) return undefined;
   return {
+    onGenerated: (g: GeneratedReport) =>
+      warn(`GeneratePlaybook("${clip(g.goal, 60)}"): ${g.attempts === 0 ? `reused ${g.playbook} from the library (${g.origin})` : `the model wrote ${g.playbook} (${g.attempts} attempt${g.attempts === 1 ? '' : 's'}; ${g.origin.startsWith('library:') ? `stored as ${g.origin}` : g.origin})`}`),
     onDeviation: (d: DeviationReport) => warn(`generated playbook '${d.playbook}' failed: ${d.failure}; running a regenerated version (${d.revision + 1}, ${d.origin})`),
   };
 }
@@ -109,7 +112,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
   const tools = await toolHost(options.tools, program, runId);
   const generator = makeGenerator(options.library, runId);
   if (!options.state && !options.store) {
-    const outcome = await new Runner(machine, { io, tools, model: options.model, generator, deviation: deviationReports(options.warn) }).run();
+    const outcome = await new Runner(machine, { io, tools, model: options.model, generator, generation: generationReports(options.warn) }).run();
     generator.finish(outcome.status !== 'failed');
     return { outcome, machine };
   }
@@ -142,7 +145,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
     }
     const sink = new StoreSink(store, programSha, host, sync);
     machine.start();
-    const runner = new Runner(machine, { io, tools, model: options.model, generator, durable: sink, journalRecords: 1, deviation: deviationReports(options.warn) });
+    const runner = new Runner(machine, { io, tools, model: options.model, generator, durable: sink, journalRecords: 1, generation: generationReports(options.warn) });
     const outcome = await runner.run();
     if (outcome.status !== 'failed' || !outcome.resumable) generator.finish(outcome.status !== 'failed');
     return { outcome, machine, state: store.location };
@@ -261,7 +264,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
       tools,
       model: options.model,
       generator,
-      deviation: deviationReports(options.warn),
+      generation: generationReports(options.warn),
       durable: sink,
       replay: replayFromJournal(run.records),
       journalRecords: run.records.length + 1,

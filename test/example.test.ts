@@ -1,13 +1,16 @@
 // The README's main command: the support-triage example replayed from its recorded model
 // replies, on a machine with no API key and no network. Also re-records it against the fake
-// Messages API (real SDK) to check the recording is current.
+// Messages API (real SDK) to check the recording is current. Then the GeneratePlaybook
+// example (examples/oncall-digest.pb): the first run has the model write a playbook, repairs
+// it after a run-time failure and stores it in the library; the second run reuses it, with
+// no generation call, both offline (replay file) and live (the fake Messages API).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EXAMPLE, EXAMPLE_INPUT, REPLAY, triageResponder } from './support/record-example.js';
+import { EXAMPLE, EXAMPLE_INPUT, ONCALL, ONCALL_REPLAY, oncallResponder, REPLAY, triageResponder } from './support/record-example.js';
 import { startFakeAnthropic } from './support/fake-anthropic.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -70,6 +73,78 @@ describe('the README main command', () => {
       expect(r.status).toBe(3);
       expect(r.stderr).toMatch(/replay miss: .* has no recorded reply for SupportTriage\.Main step 09/);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the GeneratePlaybook example: generate, run, store, reuse', () => {
+  const golden = join(root, 'test/golden/examples/oncall-digest.stdout');
+  const libraryRows = (library: string) => {
+    const r = spawnSync('node', [cli, 'library', 'list', '--json', '--library', library], { cwd: root, env: offlineEnv(), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    return (JSON.parse(r.stdout) as Array<{ id: string; name: string; successes: number; failures: number; status: string }>).sort((a, b) => a.failures - b.failures);
+  };
+
+  it('offline: the first run writes, repairs and stores ErrorDigest; the second reuses it with no generation reply', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbvm-oncall-'));
+    try {
+      const library = join(dir, 'library');
+      const runOnce = () => spawnSync('node', [cli, 'run', ONCALL, '--replay', ONCALL_REPLAY, '--library', library, '--stats'], { cwd: root, input: '', env: offlineEnv(), encoding: 'utf8' });
+      const first = runOnce();
+      expect(first.status, first.stderr).toBe(0);
+      await expect(first.stdout).toMatchFileSnapshot('./golden/examples/oncall-digest.stdout');
+      expect(first.stderr).toMatch(/GeneratePlaybook\("count the ERROR alerts.*"\): the model wrote ErrorDigest \(1 attempt; stored as library:[0-9a-f]{16}\)/);
+      expect(first.stderr).toMatch(/generated playbook 'ErrorDigest' failed: <generated>\/ErrorDigest\.pb:7:5: error: index 1 out of range \(length 1\); running a regenerated version \(2, library:[0-9a-f]{16}\)/);
+      expect(first.stderr).toMatch(/: 0 calls, 3 replies replayed/);
+      const [good, bad] = libraryRows(library);
+      expect(good).toMatchObject({ name: 'ErrorDigest', successes: 1, failures: 0, status: 'proposed' });
+      expect(bad).toMatchObject({ name: 'ErrorDigest', successes: 0, failures: 1, status: 'proposed' });
+
+      const second = runOnce();
+      expect(second.status, second.stderr).toBe(0);
+      expect(second.stdout).toBe(first.stdout);
+      expect(second.stderr).toContain(`reused ErrorDigest from the library (library:${good!.id})`);
+      expect(second.stderr).not.toMatch(/the model wrote|regenerated/);
+      // Only the natural-language step's reply is used: nothing is generated.
+      expect(second.stderr).toMatch(/: 0 calls, 1 replies replayed/);
+      expect(libraryRows(library)[0]).toMatchObject({ id: good!.id, successes: 2, failures: 0 });
+
+      // The stored playbook compiles on its own.
+      const exported = spawnSync('node', [cli, 'library', 'export', good!.id, '--library', library], { cwd: root, env: offlineEnv(), encoding: 'utf8' });
+      expect(exported.status, exported.stderr).toBe(0);
+      writeFileSync(join(dir, 'ErrorDigest.pb'), exported.stdout);
+      const check = spawnSync('node', [cli, 'check', join(dir, 'ErrorDigest.pb')], { cwd: root, env: offlineEnv(), encoding: 'utf8' });
+      expect(check.status, check.stderr).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('live (the fake Messages API): two write_playbook calls on the first run, none on the second', async () => {
+    const server = await startFakeAnthropic({ responder: oncallResponder });
+    const dir = mkdtempSync(join(tmpdir(), 'pbvm-oncall-'));
+    try {
+      const env = { ...offlineEnv(), ANTHROPIC_API_KEY: 'test', ANTHROPIC_BASE_URL: server.url };
+      const library = join(dir, 'library');
+      const writes = () => server.messageRequests().filter((r) => (r.body as { tool_choice?: { name?: string } }).tool_choice?.name === 'write_playbook').length;
+      const rec = join(dir, 'rec.json');
+      const first = await run(['run', ONCALL, '--library', library, '--record', rec], '', env);
+      expect(first.status, first.stderr).toBe(0);
+      expect(first.stdout).toBe(readFileSync(golden, 'utf8'));
+      expect(writes()).toBe(2);
+      expect(server.messageRequests()).toHaveLength(3);
+      const recorded = JSON.parse(readFileSync(rec, 'utf8')) as { entries: Array<{ key: string }> };
+      const committed = JSON.parse(readFileSync(join(root, ONCALL_REPLAY), 'utf8')) as { entries: Array<{ key: string }> };
+      expect(recorded.entries.map((e) => e.key)).toEqual(committed.entries.map((e) => e.key));
+
+      const second = await run(['run', ONCALL, '--library', library], '', env);
+      expect(second.status, second.stderr).toBe(0);
+      expect(second.stdout).toBe(first.stdout);
+      expect(writes(), 'the second run asks for no playbook').toBe(2);
+      expect(server.messageRequests()).toHaveLength(4);
+    } finally {
+      await server.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -52,6 +52,17 @@ export interface LinkerOptions {
   maxRunRegenerations?: number;
   /** Told about each regeneration made (not replayed). */
   onDeviation?: (report: DeviationReport) => void;
+  /** Told about each playbook GeneratePlaybook linked (not replayed): written anew or reused. */
+  onGenerated?: (report: GeneratedReport) => void;
+}
+
+export interface GeneratedReport {
+  goal: string;
+  playbook: string;
+  /** 'model', or 'library:<id>' (reused, or stored after writing). */
+  origin: string;
+  /** Attempts the model needed; 0 when a library entry was reused. */
+  attempts: number;
 }
 
 /** What the linker needs from the runner. */
@@ -86,8 +97,10 @@ export class Linker {
     const limit = this.options.maxGenerationDepth ?? 3;
     if (m.generationDepth() >= limit) throw fail('generation-error', `GeneratePlaybook nested more than ${limit} generated playbooks deep`);
     const request = this.request(frame.code.agent, `${frame.code.agent}.${frame.code.name}`, goal, name, at);
+    const replayed = this.host.recorded.has(seq);
     const g = await this.obtain(seq, request, (message) => fail('generation-error', `GeneratePlaybook("${clipText(goal, 80)}") failed: ${message}`));
     for (const o of g.objects) if (!m.lookup(o.agent, o.name)) m.linkGenerated(o);
+    if (!replayed) this.options.onGenerated?.({ goal, playbook: g.entry, origin: g.origin, attempts: g.attempts.length });
     return g.entry;
   }
 

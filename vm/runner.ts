@@ -117,8 +117,8 @@ export interface RunnerOptions {
   generator?: PlaybookGenerator;
   /** Generated playbooks may call GeneratePlaybook up to this depth. */
   maxGenerationDepth?: number;
-  /** Regeneration limits and reports for generated playbooks that fail (vm/linker.ts). */
-  deviation?: Omit<LinkerOptions, 'generator' | 'maxGenerationDepth'>;
+  /** Regeneration limits, and reports of what was generated (vm/linker.ts). */
+  generation?: Omit<LinkerOptions, 'generator' | 'maxGenerationDepth'>;
 }
 
 /** Thrown in replay-only mode at the first effect the journal has no record of. */
@@ -180,7 +180,7 @@ export class Runner {
           }
         },
       },
-      { ...options.deviation, generator: options.generator, maxGenerationDepth: options.maxGenerationDepth },
+      { ...options.generation, generator: options.generator, maxGenerationDepth: options.maxGenerationDepth },
     );
     const mh = options.model;
     if (mh) {

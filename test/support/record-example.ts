@@ -1,10 +1,11 @@
-// Regenerates examples/support-triage.replay.json: runs the example against the fake
-// Messages API with scripted, sensible replies (the real SDK, through --record), so the
-// README's main command can replay it offline with no API key.
+// Regenerates examples/support-triage.replay.json and examples/oncall-digest.replay.json:
+// runs each example against the fake Messages API with scripted, sensible replies (the real
+// SDK, through --record), so the README's commands can replay them offline with no API key.
 //   npx tsc -p . && node dist/test/support/record-example.js
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { startFakeAnthropic, type RecordedRequest, type Reply } from './fake-anthropic.js';
 import { compileSource } from '../../compiler/compile.js';
 import { runProgram } from '../../src/run.js';
@@ -69,7 +70,73 @@ export function triageResponder(req: RecordedRequest): Reply {
   return { text: 'ok' };
 }
 
+export const ONCALL = 'examples/oncall-digest.pb';
+export const ONCALL_REPLAY = 'examples/oncall-digest.replay.json';
+
+/** The first version the model writes for the on-call example: it trips over a one-word alert line. */
+export const ONCALL_V1 = `## ErrorDigest($alerts)
+Counts the ERROR alerts of each service, in order of first appearance.
+### Steps
+- services = []
+- For each line in $alerts
+  - parts = split(line)
+  - If parts[1] == "ERROR" and parts[0] not in services
+    - services = append(services, parts[0])
+- digest = []
+- For each service in services
+  - n = 0
+  - For each line in $alerts
+    - If startswith(line, service + " ERROR")
+      - n = n + 1
+  - digest = append(digest, f"{service}: {n}")
+- Return digest
+`;
+
+/** The corrected version, written after the model is shown the index-error. */
+export const ONCALL_V2 = ONCALL_V1.replace('  - If parts[1] == "ERROR"', '  - If len(parts) > 1 and parts[1] == "ERROR"');
+
+/** The model for the on-call example: writes ErrorDigest, repairs it, then names the service to look at. */
+export function oncallResponder(req: RecordedRequest): Reply {
+  const body = req.body as { tool_choice?: { type: string; name?: string } };
+  const forced = body.tool_choice?.type === 'tool' ? body.tool_choice.name : undefined;
+  if (forced === 'write_playbook') {
+    const first = (req.body as { messages: Array<{ content: Array<{ text?: string }> }> }).messages[0]!.content.map((b) => b.text ?? '').join('\n');
+    return { toolUse: { name: 'write_playbook', input: { source: /failed while it ran/.test(first) ? ONCALL_V2 : ONCALL_V1 } } };
+  }
+  if (hasToolResults(req)) return { text: 'Done.' };
+  if (/which service to look at first/.test(lastText(req))) {
+    return {
+      toolUses: [
+        { name: 'say', input: { message: 'Look at db-1 first: it has the most errors, two identical connection timeouts, which points at the database rather than its clients.' } },
+        { name: 'finish_step', input: {} },
+      ],
+    };
+  }
+  return { text: 'ok' };
+}
+
+async function recordOncall(): Promise<void> {
+  const server = await startFakeAnthropic({ responder: oncallResponder });
+  const library = mkdtempSync(join(tmpdir(), 'pbvm-oncall-library-'));
+  try {
+    const program = compileSource(readFileSync(join(repo, ONCALL), 'utf8'), ONCALL).program!;
+    const model = new RecordingModel(new AnthropicModel({ apiKey: 'test', baseURL: server.url, maxRetries: 0 }), join(repo, ONCALL_REPLAY));
+    const lines: string[] = [];
+    const result = await runProgram(program, { io: { writeLines: (l) => lines.push(...l), readLine: async () => null }, model: { model }, library, warn: (m) => process.stderr.write(`${m}\n`) });
+    process.stdout.write(`${lines.join('\n')}\n`);
+    process.stderr.write(`${result.outcome.status}; ${server.messageRequests().length} model calls recorded in ${ONCALL_REPLAY}\n`);
+  } finally {
+    await server.close();
+    rmSync(library, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  await recordTriage();
+  await recordOncall();
+}
+
+async function recordTriage(): Promise<void> {
   const server = await startFakeAnthropic({ responder: triageResponder });
   try {
     const source = readFileSync(join(repo, EXAMPLE), 'utf8');

@@ -449,10 +449,17 @@ export class LocalDirLibrary implements PlaybookLibrary {
 
   private readIndexFile(): LibrarySummary[] {
     const file = this.indexPath;
-    const env = readEnvelope(file, INDEX_MAGIC, 'library index', 'entries');
-    const rows = env.entries;
     const hint = `delete it and it is rebuilt from the entries`;
-    if (env.checksum !== sha256(JSON.stringify(rows)).toString('hex')) throw new LibraryError(`${file}: error: corrupt library index: checksum mismatch (${hint})`, file);
+    const fast = readIndexAsWritten(file);
+    let rows: unknown;
+    if (fast) {
+      if (fast.checksum !== sha256(fast.body).toString('hex')) throw new LibraryError(`${file}: error: corrupt library index: checksum mismatch (${hint})`, file);
+      rows = fast.rows;
+    } else {
+      const env = readEnvelope(file, INDEX_MAGIC, 'library index', 'entries');
+      rows = env.entries;
+      if (env.checksum !== sha256(JSON.stringify(rows)).toString('hex')) throw new LibraryError(`${file}: error: corrupt library index: checksum mismatch (${hint})`, file);
+    }
     if (!Array.isArray(rows) || !rows.every(isSummary)) throw new LibraryError(`${file}: error: corrupt library index: malformed entries (${hint})`, file);
     return rows as LibrarySummary[];
   }
@@ -692,6 +699,29 @@ interface Envelope {
   minCompatible: unknown;
   checksum: unknown;
   [body: string]: unknown;
+}
+
+/**
+ * The index exactly as writeIndex lays it out: the checksum is over the raw entries text, so
+ * the file is parsed once and never re-serialized (a cold lookup over 10,000 entries reads
+ * 2.8 MB). Anything else (reformatted, other version, damaged) returns undefined and takes
+ * the general path with its error messages.
+ */
+function readIndexAsWritten(file: string): { checksum: string; body: string; rows: unknown } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const head = /^\{"magic":"pbvm-library-index","version":(\d+),"minCompatible":(\d+),"checksum":"([0-9a-f]{64})","entries":/.exec(text.slice(0, 200));
+  if (!head || Number(head[2]) > LIBRARY_FORMAT_VERSION || !text.endsWith('}\n')) return undefined;
+  const body = text.slice(head[0].length, text.length - 2);
+  try {
+    return { checksum: head[3]!, body, rows: JSON.parse(body) };
+  } catch {
+    return undefined;
+  }
 }
 
 function readEnvelope(file: string, magic: string, what: string, body: string): Envelope {

@@ -263,6 +263,70 @@ async function benchModel(): Promise<void> {
   }
 }
 
+/** A generated playbook of `steps` steps: assignments, branches, a loop, says and calls. */
+function generatedSource(steps: number): string {
+  const lines = ['## Digest($items, limit = 3)', 'Summarizes a list of items for the on-call engineer.', '### Steps', '- total = 0', '- seen = []'];
+  let n = 2;
+  while (n + 5 <= steps - 1) {
+    const k = n;
+    lines.push(`- For each item in $items`, `  - If len(seen) < limit and item not in seen`, `    - seen = append(seen, item)`, `  - total = total + Weight(item, ${k})`);
+    lines.push(`- Say f"checkpoint ${k}: {total}"`);
+    n += 5;
+  }
+  while (n < steps - 1) {
+    lines.push(`- total = total + ${n}`);
+    n++;
+  }
+  lines.push('- Return f"{len(seen)} items, weight {total}"');
+  return `${lines.join('\n')}\n`;
+}
+
+async function benchGenerate(): Promise<void> {
+  const { compileGenerated, ModelPlaybookGenerator, DEFAULT_GENERATOR } = await import('../../src/generate.js');
+  const { benchLookup } = await import('../../src/library.js');
+  const host = compileOrThrow('# Bench\n## Main\n### Steps\n- Say "hi"\n\n## Weight($item, k)\n### Steps\n- Return len($item) + k\n', 'bench.pb');
+  const source = generatedSource(50);
+  const request = {
+    goal: 'summarize the items', name: 'Digest', agent: 'Bench', parent: 'Bench.Main', callable: ['Main', 'Weight'], listing: '- Weight($item, k)',
+    taken: ['Main', 'Weight'], step: '01', line: 4, file: 'bench.pb',
+  };
+  const probe = compileGenerated(request, source, DEFAULT_GENERATOR.maxBytes);
+  const stepCount = probe.objects[0]!.steps.length;
+  // Compile under the restricted profile, prepare the code objects, link them into a running machine.
+  const link = () => {
+    const m = new Machine(host);
+    const t0 = performance.now();
+    const g = compileGenerated(request, source, DEFAULT_GENERATOR.maxBytes);
+    for (const o of g.objects) m.linkGenerated(o);
+    const ms = performance.now() - t0;
+    if (!m.lookup('Bench', g.entry)) throw new Error('not linked');
+    return ms;
+  };
+  for (let i = 0; i < 30; i++) link();
+  const direct = Array.from({ length: 300 }, link);
+  // The whole host path from the reply: the generator reads the write_playbook reply, compiles, prepares.
+  const reply: ModelReply = { content: [{ type: 'tool_use', id: 'w1', name: 'write_playbook', input: { source } }], stop_reason: 'tool_use', usage: { input_tokens: 0, output_tokens: 0 }, model: 'instant' };
+  const instant = { model: 'instant', complete: async () => reply };
+  const generator = new ModelPlaybookGenerator(DEFAULT_GENERATOR);
+  const viaGenerator: number[] = [];
+  for (let i = 0; i < 330; i++) {
+    const m = new Machine(host);
+    const t0 = performance.now();
+    const g = await generator.generate(request, instant);
+    for (const o of g.objects) m.linkGenerated(o);
+    if (i >= 30) viaGenerator.push(performance.now() - t0);
+  }
+  say(`generate: model reply -> linked code object for a ${stepCount}-step playbook (${source.length} bytes): compile+link median ${median(direct).toFixed(3)} ms, through the generator (reply parsing, prompt, restricted compile, link) median ${median(viaGenerator).toFixed(3)} ms; model time excluded  [target <= 5 ms]`);
+
+  const dir = mkdtempSync(join(tmpdir(), 'pbvm-bench-library-'));
+  try {
+    const r = benchLookup(dir);
+    say(`generate: library lookup over ${r.entries.toLocaleString('en-US')} entries: median ${r.medianMs.toFixed(3)} ms, p90 ${r.p90Ms.toFixed(3)} ms, first lookup (reads the index) ${r.coldMs.toFixed(1)} ms; ${r.lookups} lookups, ${r.wrong} wrong  [target <= 10 ms]`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   say(`pbvm bench (node ${process.version}, ${new Date().toISOString().slice(0, 10)})`);
   if (want('compile')) benchCompile();
@@ -270,6 +334,7 @@ async function main(): Promise<void> {
   if (want('snapshot')) benchSnapshot();
   if (want('journal')) await benchJournal();
   if (want('model')) await benchModel();
+  if (want('generate')) await benchGenerate();
 }
 
 await main();

@@ -80,7 +80,10 @@ export function compileGenerated(request: GenerateRequest, source: string, maxBy
       ...p,
       name,
       agent: request.agent,
-      metadata: { ...p.metadata, generated: true, goal: request.goal, unit, revision, ...(name === entry ? { source } : {}) },
+      // Generated code never widens permissions: whatever its metadata says, it may offer the
+      // model generate_playbook only where its caller may, and it is not public to other agents.
+      public: false,
+      metadata: { ...p.metadata, generate: request.mayGenerate, public: false, generated: true, goal: request.goal, unit, revision, ...(name === entry ? { source } : {}) },
       calls: p.calls.map((c) => (c.kind === 'playbook' && c.agent === agent.name ? { ...c, agent: request.agent, name: rename.get(c.name) ?? c.name } : c)),
     };
   });

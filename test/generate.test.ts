@@ -366,6 +366,35 @@ describe('GeneratePlaybook: hostile and broken playbooks', () => {
     expect(danger()).toBe('');
   });
 
+  it('metadata in the generated source cannot widen permissions: no generate_playbook where the caller has none, not public', async () => {
+    const widening = `## Task\ngenerate: true\npublic: true\nDoes the task.\n### Steps\n- Think about what the task needs\n- Return "done"\n`;
+    fake.setResponder(writer([[/^Do the task$/, [widening]]]));
+    const { outcome, out, machine } = await runFile(fix('hostile.pb'));
+    expect(outcome.status, failure(outcome)).toBe('finished');
+    expect(out).toEqual(['caller before', 'caller after generate', 'caller got: done']);
+    const [code] = machine.linked;
+    expect(code!.metadata).toMatchObject({ generate: false, public: false, generated: true });
+    expect(code!.public).toBe(false);
+    // The NL step inside the generated playbook was offered the caller's tools: no generate_playbook.
+    const nl = fake.messageRequests().filter((r) => !isGenerate(r));
+    expect(nl).toHaveLength(1);
+    const offered = (nl[0]!.body.tools ?? []).map((t: { name: string }) => t.name);
+    expect(offered).toContain('call_playbook');
+    expect(offered).not.toContain('generate_playbook');
+  });
+
+  it('where the caller may offer generate_playbook, its generated playbooks may too', async () => {
+    fake.setResponder(writer([[/^Do the task$/, [task('- Think about what the task needs\n- Return "done"')]]]));
+    const { io, out } = collectingIO();
+    const program = compileOnly(readFileSync(fix('hostile.pb'), 'utf8').replace('# Desk\n', '# Desk\ngenerate: true\n'));
+    const { outcome, machine } = await runProgram(program, { io, model: modelHost(), tools: TOOLS, library });
+    expect(outcome.status, failure(outcome)).toBe('finished');
+    expect(out).toEqual(['caller before', 'caller after generate', 'caller got: done']);
+    expect(machine.linked[0]!.metadata.generate).toBe(true);
+    const nl = fake.messageRequests().filter((r) => !isGenerate(r));
+    expect((nl[0]!.body.tools ?? []).map((t: { name: string }) => t.name)).toContain('generate_playbook');
+  });
+
   it('a call through a variable holding the forbidden name is a type-error, not a tool call', async () => {
     fake.setResponder(writer([[/^Do the task$/, [task('- f = "DeleteAllData"\n- f()\n- Return "called"')]]]));
     const { outcome, out } = await runFile(fix('hostile.pb'));

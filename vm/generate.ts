@@ -20,6 +20,8 @@ export interface GenerateRequest {
   listing: string;
   /** Names already taken in the agent (the new playbook must not clash). */
   taken: string[];
+  /** Whether the caller may offer generate_playbook to the model; generated code gets exactly this. */
+  mayGenerate: boolean;
   step: string;
   line: number;
   file: string;

@@ -11,7 +11,7 @@ import type { CallSite, ModelReply, ModelRequest } from './model/protocol.js';
 import { callableListing } from './model/prompt.js';
 import type { Generated, GenerateRequest, PlaybookGenerator, RepairInfo } from './generate.js';
 import type { JournalRecord } from './durable/journal.js';
-import type { Value } from './pbasm/program.js';
+import type { CodeObject, Value } from './pbasm/program.js';
 import { toPlain } from './values.js';
 
 /** Runtime errors that count as a generated playbook's own failure (its code was wrong). */
@@ -96,7 +96,7 @@ export class Linker {
     if (!gen) throw fail('unsupported', 'GeneratePlaybook needs a playbook generator (a model and the compiler); none is configured for this run');
     const limit = this.options.maxGenerationDepth ?? 3;
     if (m.generationDepth() >= limit) throw fail('generation-error', `GeneratePlaybook nested more than ${limit} generated playbooks deep`);
-    const request = this.request(frame.code.agent, `${frame.code.agent}.${frame.code.name}`, goal, name, at);
+    const request = this.request(frame.code.agent, `${frame.code.agent}.${frame.code.name}`, goal, name, at, this.mayGenerate(frame.code));
     const replayed = this.host.recorded.has(seq);
     const g = await this.obtain(seq, request, (message) => fail('generation-error', `GeneratePlaybook("${clipText(goal, 80)}") failed: ${message}`));
     for (const o of g.objects) if (!m.lookup(o.agent, o.name)) m.linkGenerated(o);
@@ -160,7 +160,7 @@ export class Linker {
     };
     const at = callerAt ? { step: callerAt.step, line: callerAt.line, file: callerAt.file } : { step: '--', line: code.line, file: '?' };
     const request = {
-      ...this.request(code.agent, caller ? `${caller.code.agent}.${caller.code.name}` : `${code.agent}.${code.name}`, String(code.metadata.goal ?? ''), code.name, at, code.name),
+      ...this.request(code.agent, caller ? `${caller.code.agent}.${caller.code.name}` : `${code.agent}.${code.name}`, String(code.metadata.goal ?? ''), code.name, at, this.mayGenerate(code), code.name),
       repair,
     };
     const seq = m.nextSeq();
@@ -177,7 +177,13 @@ export class Linker {
   }
 
   /** The request for a playbook in `agent`: what it may call, and names it must not take. */
-  private request(agent: string, parent: string, goal: string, name: string | null, at: At, replacing?: string): GenerateRequest {
+  /** Whether the model may be offered generate_playbook in this playbook (its own or its agent's metadata). */
+  private mayGenerate(code: CodeObject): boolean {
+    const agent = this.host.machine.program.agents.find((a) => a.name === code.agent);
+    return code.metadata.generate === true || agent?.metadata.generate === true;
+  }
+
+  private request(agent: string, parent: string, goal: string, name: string | null, at: At, mayGenerate: boolean, replacing?: string): GenerateRequest {
     const m = this.host.machine;
     const own = [...(m.program.agents.find((a) => a.name === agent)?.playbooks ?? []), ...m.linked.filter((c) => c.agent === agent)].filter((p) => p.kind !== 'foreign');
     const tools = this.host.toolNames();
@@ -190,6 +196,7 @@ export class Linker {
       callable: [...own.map((p) => p.name), ...tools],
       listing: callableListing(m.program.agents.filter((a) => a.name === agent), agent, tools),
       taken,
+      mayGenerate,
       step: at.step,
       line: at.line,
       file: at.file,

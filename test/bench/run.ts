@@ -288,7 +288,7 @@ async function benchGenerate(): Promise<void> {
   const source = generatedSource(50);
   const request = {
     goal: 'summarize the items', name: 'Digest', agent: 'Bench', parent: 'Bench.Main', callable: ['Main', 'Weight'], listing: '- Weight($item, k)',
-    taken: ['Main', 'Weight'], step: '01', line: 4, file: 'bench.pb',
+    taken: ['Main', 'Weight'], mayGenerate: false, step: '01', line: 4, file: 'bench.pb',
   };
   const probe = compileGenerated(request, source, DEFAULT_GENERATOR.maxBytes);
   const stepCount = probe.objects[0]!.steps.length;

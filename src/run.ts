@@ -288,7 +288,39 @@ export interface RunReport {
   state: Record<string, Record<string, Value>>;
   locals: Record<string, Value>;
   lastEffects: JournalRecord[];
+  /** Every playbook GeneratePlaybook linked, and every repaired version, in order. */
+  generated: GeneratedInfo[];
   ended?: { status: string; message?: string; at: string; final: boolean };
+}
+
+export interface GeneratedInfo {
+  seq: number;
+  playbook: string;
+  origin: string;
+  /** Model attempts (0 when reused from the library), with the reasons earlier ones were rejected. */
+  attempts: number;
+  rejected: string[];
+  /** For a repaired version: its number (2, 3, ...) and the failure that led to it. */
+  version?: number;
+  failure?: string;
+}
+
+function generatedInfo(records: JournalRecord[]): GeneratedInfo[] {
+  const out: GeneratedInfo[] = [];
+  for (const r of records) {
+    if (r.t !== 'generate' || !r.result || typeof r.result !== 'object' || Array.isArray(r.result)) continue;
+    const g = r.result as Record<string, Value>;
+    const attempts = Array.isArray(g.attempts) ? (g.attempts as Array<Record<string, Value>>) : [];
+    out.push({
+      seq: r.seq,
+      playbook: String(g.entry ?? '?'),
+      origin: String(g.origin ?? '?'),
+      attempts: attempts.length,
+      rejected: attempts.filter((a) => a && a.accepted === false).map((a) => String(a.reason ?? '')),
+      ...(typeof g.revision === 'number' ? { version: g.revision + 1, failure: String(g.failure ?? '') } : {}),
+    });
+  }
+  return out;
 }
 
 /**
@@ -304,7 +336,11 @@ export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
   const io: RunnerIO = { writeLines: () => {}, readLine: async () => null };
   let waitingOn: string | undefined;
   try {
-    const outcome = await new Runner(machine, { io, replay: replayFromJournal(run.records), replayOnly: true, generator: new ModelPlaybookGenerator() }).run();
+    // A run that used the model replays its journaled replies through a driver (natural-language
+    // steps included); the model itself is never called: the first unrecorded call ends the replay.
+    const usedModel = run.records.some((r) => r.t === 'model');
+    const model: ModelHost | undefined = usedModel ? { model: { id: 'journal', complete: async () => Promise.reject(new Error('inspect calls no model')) } } : undefined;
+    const outcome = await new Runner(machine, { io, model, replay: replayFromJournal(run.records), replayOnly: true, generator: new ModelPlaybookGenerator() }).run();
     if (outcome.status === 'failed') waitingOn = `failed: ${outcome.error.message}`;
   } catch (err) {
     if (!(err instanceof ReplayEnd)) throw err;
@@ -338,6 +374,7 @@ export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
     state,
     locals,
     lastEffects: effects.slice(-lastN),
+    generated: generatedInfo(run.records),
     ...(end ? { ended: { status: end.status, at: end.at, final: end.final, ...(end.message ? { message: end.message } : {}) } } : {}),
   };
 }

@@ -121,6 +121,28 @@ describe('the GeneratePlaybook example: generate, run, store, reuse', () => {
     }
   });
 
+  it('pb inspect of the durable run lists the generated and the repaired version, and an empty stack at the end', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbvm-oncall-'));
+    try {
+      const state = join(dir, 'state');
+      const r = spawnSync('node', [cli, 'run', ONCALL, '--replay', ONCALL_REPLAY, '--library', join(dir, 'library'), '--state', state], { cwd: root, input: '', env: offlineEnv(), encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const inspected = spawnSync('node', [cli, 'inspect', state, '--json'], { cwd: root, env: offlineEnv(), encoding: 'utf8' });
+      expect(inspected.status, inspected.stderr).toBe(0);
+      const report = JSON.parse(inspected.stdout) as { status: string; stack: unknown[]; generated: Array<Record<string, unknown>> };
+      expect(report.status).toBe('finished');
+      expect(report.stack).toEqual([]);
+      expect(report.generated).toHaveLength(2);
+      expect(report.generated[0]).toMatchObject({ playbook: 'ErrorDigest', attempts: 1, rejected: [] });
+      expect(report.generated[1]).toMatchObject({ playbook: 'ErrorDigest', attempts: 1, version: 2 });
+      expect(report.generated[1]!.failure).toMatch(/^<generated>\/ErrorDigest\.pb:7:5: error: index 1 out of range \(length 1\)\n 7 \|/);
+      const text = spawnSync('node', [cli, 'inspect', state], { cwd: root, env: offlineEnv(), encoding: 'utf8' });
+      expect(text.stdout).toMatch(/generated playbooks:\n  effect \d+: ErrorDigest \(library:[0-9a-f]{16}, 1 attempt\)\n  effect \d+: ErrorDigest version 2 \(library:[0-9a-f]{16}, 1 attempt\) after: <generated>\/ErrorDigest\.pb:7:5: error: index 1 out of range/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('live (the fake Messages API): two write_playbook calls on the first run, none on the second', async () => {
     const server = await startFakeAnthropic({ responder: oncallResponder });
     const dir = mkdtempSync(join(tmpdir(), 'pbvm-oncall-'));

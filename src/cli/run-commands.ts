@@ -165,6 +165,14 @@ export function registerRunCommands(program: Command): void {
         lines.push('variables:');
         for (const [agent, vars] of Object.entries(r.state)) for (const [k, v] of Object.entries(vars)) lines.push(`  ${agent} ${k} = ${JSON.stringify(v)}`);
         for (const [k, v] of Object.entries(r.locals)) lines.push(`  local ${k} = ${JSON.stringify(v)}`);
+        if (r.generated.length) {
+          lines.push('generated playbooks:');
+          for (const g of r.generated) {
+            const how = g.attempts === 0 ? 'reused' : `${g.attempts} attempt${g.attempts === 1 ? '' : 's'}`;
+            lines.push(`  effect ${g.seq}: ${g.playbook}${g.version ? ` version ${g.version}` : ''} (${g.origin}, ${how})${g.failure ? ` after: ${g.failure.split('\n')[0]}` : ''}`);
+            for (const why of g.rejected) lines.push(`    rejected: ${why.split('\n')[0]}`);
+          }
+        }
         lines.push(`last ${r.lastEffects.length} journal records:`);
         for (const e of r.lastEffects) lines.push(`  ${JSON.stringify(e).slice(0, 160)}`);
         process.stdout.write(`${lines.join('\n')}\n`);

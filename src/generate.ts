@@ -8,7 +8,7 @@ import { formatDiagnostics } from '../compiler/diagnostics.js';
 import type { CodeObject } from '../vm/pbasm/program.js';
 import type { Generated, GenerateRequest, GeneratorModel, PlaybookGenerator } from '../vm/generate.js';
 import type { ModelRequest, ToolUseBlock } from '../vm/model/protocol.js';
-import type { PlaybookLibrary } from './library.js';
+import { LibraryError, type PlaybookLibrary } from './library.js';
 
 export const GENERATION_RULES = `You write playbooks in the pbvm markdown playbook language. A playbook is compiled and run by a virtual machine; write only the playbook, with the write_playbook tool.
 Format:
@@ -60,16 +60,29 @@ export function compileGenerated(request: GenerateRequest, source: string, maxBy
   const agent = r.program.agents[0];
   const playbooks = (agent?.playbooks ?? []).filter((p) => p.kind === 'markdown' || p.kind === 'react' || p.kind === 'raw');
   if (!agent || playbooks.length === 0) throw new GenerationError(`${path}: error: the source defines no playbook ("## Name" with "### Steps")`, []);
+  const repair = request.repair;
+  // A corrected version replaces the failed one under its name (calls by name and through
+  // the returned value must reach it): a single playbook named otherwise takes the name.
+  let renamedEntry: string | undefined;
+  if (repair && request.name && !playbooks.some((p) => p.name === request.name)) {
+    if (playbooks.length !== 1) throw new GenerationError(`${path}: error: the corrected playbook must keep the name ${request.name}`, []);
+    renamedEntry = playbooks[0]!.name;
+  }
   // Names that clash with the caller's agent get a numeric suffix.
   const taken = new Set(request.taken);
   const rename = new Map<string, string>();
   for (const p of playbooks) {
+    if (p.name === renamedEntry) {
+      taken.add(request.name!);
+      rename.set(p.name, request.name!);
+      continue;
+    }
     let name = p.name;
     for (let n = 2; taken.has(name); n++) name = `${p.name}_${n}`;
     taken.add(name);
     rename.set(p.name, name);
   }
-  const wanted = options.entryHint ?? request.name ?? undefined;
+  const wanted = renamedEntry ?? options.entryHint ?? request.name ?? undefined;
   const names = [...rename.values()];
   const entry = (wanted && rename.get(wanted)) ?? (wanted && names.includes(wanted) ? wanted : names[0]!);
   // Every playbook of one generated source shares its path (runtime errors show that source's lines).
@@ -87,7 +100,6 @@ export function compileGenerated(request: GenerateRequest, source: string, maxBy
       calls: p.calls.map((c) => (c.kind === 'playbook' && c.agent === agent.name ? { ...c, agent: request.agent, name: rename.get(c.name) ?? c.name } : c)),
     };
   });
-  const repair = request.repair;
   if (repair) {
     // The new version is rerun with the failing call's arguments, so it keeps the parameters.
     const got = objects.find((o) => o.name === entry)!.params.map((p) => p.name);
@@ -113,26 +125,49 @@ export class ModelPlaybookGenerator implements PlaybookGenerator {
     private readonly store?: LibraryUse,
   ) {}
 
-  /** Records how the run went for every library entry it used (called once, at the end). */
-  finish(success: boolean): void {
-    if (!this.store) return;
-    for (const id of this.used) this.store.library.recordOutcome(id, success);
+  /** Records how the run went for every library entry it used (called once, at the end); returns what could not be recorded. */
+  finish(success: boolean): string[] {
+    const problems: string[] = [];
+    if (!this.store) return problems;
+    for (const id of this.used) {
+      try {
+        this.store.library.recordOutcome(id, success);
+      } catch (err) {
+        // The run's result stands; a library that lost the entry only loses the count.
+        if (!(err instanceof LibraryError)) throw err;
+        problems.push(`library entry ${id}: ${success ? 'success' : 'failure'} not recorded (${err.message.replace(/^error: /, '')})`);
+      }
+    }
     this.used.clear();
+    return problems;
   }
 
   /** A generated playbook failed at run time (or, with success, finished): count it now. */
   outcome(generated: { origin: string }, success: boolean): void {
     const id = libraryId(generated.origin);
     if (!this.store || !id) return;
-    this.store.library.recordOutcome(id, success);
     this.used.delete(id);
+    try {
+      this.store.library.recordOutcome(id, success);
+    } catch (err) {
+      if (!(err instanceof LibraryError)) throw err;
+    }
   }
 
-  relink(request: GenerateRequest, source: string, entry: string): Generated {
+  relink(request: GenerateRequest, source: string, entry: string, origin = 'journal'): Generated {
     // Accepted once already: relinking (resume, inspect) does not re-judge which names it may call.
     const g = compileGenerated(request, source, this.options.maxBytes, { checkCalls: false });
+    // A resumed run counts its outcome for the library entry too (the stopped process did not).
+    const id = libraryId(origin);
+    if (this.store && id) this.used.add(id);
     // The journal recorded the linked name; renaming is deterministic, so it matches.
-    return { ...g, entry: g.objects.some((o) => o.name === entry) ? entry : g.entry, attempts: [{ accepted: true }], origin: 'journal' };
+    return { ...g, entry: g.objects.some((o) => o.name === entry) ? entry : g.entry, attempts: [{ accepted: true }], origin };
+  }
+
+  /** A version replaced before a crash: its failure was counted then; only stop tracking it. */
+  forget(generated: { origin: string }): void {
+    const id = libraryId(generated.origin);
+    if (id) this.used.delete(id);
   }
 
   async generate(request: GenerateRequest, model: GeneratorModel | undefined): Promise<Generated> {

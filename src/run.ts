@@ -113,7 +113,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
   const generator = makeGenerator(options.library, runId);
   if (!options.state && !options.store) {
     const outcome = await new Runner(machine, { io, tools, model: options.model, generator, generation: generationReports(options.warn) }).run();
-    generator.finish(outcome.status !== 'failed');
+    for (const w of generator.finish(outcome.status !== 'failed')) options.warn?.(`warning: ${w}`);
     return { outcome, machine };
   }
   const store = options.store ?? new LocalDirRunStore(options.state!);
@@ -132,6 +132,8 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
       tools: options.tools ? resolve(options.tools) : null,
       maxSteps: options.maxSteps ?? null,
       args: options.args ?? {},
+      // A resumed run keeps using the same playbook library.
+      library: typeof options.library === 'object' ? null : resolve(options.library ?? DEFAULT_LIBRARY_DIR),
       created: new Date().toISOString(),
     };
     const sync = options.sync ?? 'snapshot';
@@ -147,7 +149,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
     machine.start();
     const runner = new Runner(machine, { io, tools, model: options.model, generator, durable: sink, journalRecords: 1, generation: generationReports(options.warn) });
     const outcome = await runner.run();
-    if (outcome.status !== 'failed' || !outcome.resumable) generator.finish(outcome.status !== 'failed');
+    if (outcome.status !== 'failed' || !outcome.resumable) for (const w of generator.finish(outcome.status !== 'failed')) options.warn?.(`warning: ${w}`);
     return { outcome, machine, state: store.location };
   } finally {
     release();
@@ -258,7 +260,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
     const sync: SyncPolicy = host.sync === 'always' ? 'always' : 'snapshot';
     const sink = new StoreSink(store, run.programSha, { ...host, ...(options.input ? { inputFile: resolve(options.input) } : {}) }, sync);
     sink.append([{ t: 'resume', at: new Date().toISOString(), fromSeq: machine.seq }]);
-    const generator = makeGenerator(options.library, machine.runId);
+    const generator = makeGenerator(options.library ?? (typeof host.library === 'string' ? host.library : undefined), machine.runId);
     const runner = new Runner(machine, {
       io,
       tools,
@@ -270,7 +272,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
       journalRecords: run.records.length + 1,
     });
     const outcome = await runner.run();
-    if (outcome.status !== 'failed' || !outcome.resumable) generator.finish(outcome.status !== 'failed');
+    if (outcome.status !== 'failed' || !outcome.resumable) for (const w of generator.finish(outcome.status !== 'failed')) options.warn?.(`warning: ${w}`);
     return { outcome, machine, state: dir };
   } finally {
     release();

@@ -11,7 +11,11 @@
 // 1. repair: division by zero and Fail in version 1 → version 2 is written from a request
 //    that carries the failure, and runs; calls by name and by the old reference go to it;
 //    every deviation code triggers it, a failure in a helper of the source regenerates the
-//    entry; a version with other parameters is rejected like a compile error.
+//    entry, and so does one in a hand-written playbook it calls; a version with other
+//    parameters is rejected like a compile error. The new version takes the old one's place
+//    even when the model names it otherwise, and a recursive playbook is rerun for the call
+//    that failed (its caller's), not the innermost recursive call; a repair rejected 3 times
+//    is a generation-error.
 // 2. bounds: 3 versions per playbook, then the run fails (exit 3 from the CLI); at most 6
 //    regenerations per run.
 // 3. escalation: when a generated callee is out of versions its generated caller is
@@ -21,7 +25,8 @@
 //    without a regeneration; Fail in a hand-written playbook just fails the run.
 // 5. side effects of a failed version are not repeated (tool side log).
 // 6. durability: a durable CLI run that regenerated, stopped (input EOF) or SIGKILLed in the
-//    new version, resumes without asking the model again, every stdout line once; `pb inspect`.
+//    new version, resumes without asking the model again, every stdout line once; `pb inspect`;
+//    the library counts the new version's success when the resumed run finishes.
 // 7. library: the failed version's entry counts the failure, the new one records what it
 //    replaces and is reused by a later run (no model call); journal records; CLI stderr.
 import { existsSync, readFileSync } from 'node:fs';
@@ -345,6 +350,10 @@ Looks up a key.
 });
 
 describe('a regenerated version takes the old one\'s place', () => {
+  // Fails at the time of writing: compileGenerated (src/generate.ts) takes the source's first
+  // playbook as the entry when the requested name is missing and checks only the parameters;
+  // Machine.replaceGenerated (vm/machine.ts) then links the old code also as Half~0 but leaves
+  // Desk.Half pointing at it, so Half(8) and $p(6) run version 1 again (and regenerate it again).
   it('keeps the name even when the model names it otherwise: calls by name and by the old reference reach version 2', async () => {
     // The repair prompt says "Keep the name Half"; this model writes Halver (same parameter).
     // Whether the attempt is rejected (the next one is HALF_OK) or renamed, Half must then be
@@ -358,6 +367,9 @@ describe('a regenerated version takes the old one\'s place', () => {
     expect(machine.lookup('Desk', 'Half')?.metadata.revision).toBe(1);
   });
 
+  // Fails at the time of writing: Linker.recover (vm/linker.ts) regenerates the innermost frame
+  // of the entry playbook, i.e. the deepest recursive call (n=1008); version 2's result goes back
+  // through ~1000 frames of version 1 (Half~0), so Main gets 504 for half of 10.
   it('recursion: a recursive generated playbook that overflows the stack is rerun for the original call, with its arguments', async () => {
     // Version 1 recurses without end (stack-overflow, a deviation). The call that failed, as
     // far as its caller is concerned, is Main's $p(10): version 2 must be called with n=10 and
@@ -663,6 +675,9 @@ describe('deviation handling in a durable run', () => {
     const done = await pb(['inspect', state]);
     expect(done.code, done.stderr).toBe(EXIT_OK);
     expect(done.stdout).toMatch(/: finished/);
+    // It lists the generation and the repaired version with the failure that led to it.
+    expect(done.stdout).toMatch(/^  effect \d+: Half \(library:[0-9a-f]{16}, 1 attempt\)$/m);
+    expect(done.stdout).toMatch(/^  effect \d+: Half version 2 \(library:[0-9a-f]{16}, 1 attempt\) after: <generated>\/Half\.pb:6:3: error: division by zero$/m);
     expect(genRequests()).toHaveLength(2);
 
   });
@@ -692,6 +707,10 @@ describe('deviation handling in a durable run', () => {
 });
 
 describe('deviation handling in a durable run: the library', () => {
+  // Fails at the time of writing: the entries a run uses are remembered per process
+  // (ModelPlaybookGenerator.used, src/generate.ts); the first process stops with a resumable
+  // error (no finish), and the resumed process relinks version 2 from the journal
+  // (ModelPlaybookGenerator.relink) without adding it to `used`, so no success is recorded.
   it('a run stopped after a regeneration and resumed to the end records the new version\'s success; the next run reuses it', async () => {
     fake.setResponder(writer([[/^Halve a number$/, [[DURABLE_V1], [durableV2(0)]]]]));
     const state = join(work, 'state');

@@ -67,10 +67,12 @@ export interface GeneratorModel {
 export interface PlaybookGenerator {
   /** Writes, checks and compiles a new playbook (model calls go through `model`). */
   generate(request: GenerateRequest, model: GeneratorModel | undefined): Promise<Generated>;
-  /** Recompiles journaled source on replay (no model involved). */
-  relink(request: GenerateRequest, source: string, entry: string): Generated;
+  /** Recompiles journaled source on replay (no model involved); `origin` is the recorded one. */
+  relink(request: GenerateRequest, source: string, entry: string, origin?: string): Generated;
   /** Reports how a generated playbook did (for the library's success/failure counts). */
   outcome?(generated: { origin: string }, success: boolean): void;
+  /** A replayed version that was replaced: its outcome was reported before; stop tracking it. */
+  forget?(generated: { origin: string }): void;
 }
 
 export type GenerateRecord = { source: string; entry: string; origin: string } & Record<string, Value>;

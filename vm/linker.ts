@@ -116,9 +116,11 @@ export class Linker {
     let failure = err.format(m.program, (path) => m.sourceText(path));
     let exhausted: string | undefined;
     for (let i = m.frames.length - 1; i >= floor; i--) {
-      const f = m.frames[i]!;
       // Only a generated source's entry playbook is regenerated; its helpers fail through it.
-      if (typeof f.code.metadata.source !== 'string') continue;
+      if (typeof m.frames[i]!.code.metadata.source !== 'string') continue;
+      // Recursion: the call to rerun is the outermost one of this source, made from outside it.
+      i = outermostOfUnit(m.frames, i, floor);
+      const f = m.frames[i]!;
       const revision = revisionOf(f.code.metadata.revision);
       if (revision < (this.options.maxRegenerations ?? 2) && this.runRegenerations() < (this.options.maxRunRegenerations ?? 6)) {
         await this.regenerate(i, failure, exhausted);
@@ -172,6 +174,8 @@ export class Linker {
     if (!replayed) {
       this.options.generator!.outcome?.({ origin: repair.origin }, false);
       this.options.onDeviation?.({ playbook: code.name, revision: repair.revision, failure: firstLine(failure), origin: g.origin });
+    } else {
+      this.options.generator!.forget?.({ origin: repair.origin });
     }
     m.replaceGenerated(index, g.objects, g.entry);
   }
@@ -210,8 +214,7 @@ export class Linker {
     const recorded = this.host.recorded.get(seq) as { source?: string; entry?: string; origin?: string; seqAfter?: number } | undefined;
     let g: Generated;
     if (recorded && typeof recorded.source === 'string' && typeof recorded.entry === 'string') {
-      g = gen.relink(request, recorded.source, recorded.entry);
-      if (typeof recorded.origin === 'string') g = { ...g, origin: recorded.origin };
+      g = gen.relink(request, recorded.source, recorded.entry, typeof recorded.origin === 'string' ? recorded.origin : undefined);
       // The model calls that wrote it used effect numbers; later effects must keep theirs.
       if (typeof recorded.seqAfter === 'number' && recorded.seqAfter > m.seq) m.seq = recorded.seqAfter;
     } else {
@@ -231,6 +234,18 @@ export class Linker {
     if (entry) entry.metadata = { ...entry.metadata, origin: g.origin };
     return g;
   }
+}
+
+/** The outermost entry frame, at or below `i` and not below `floor`, in the run of frames of i's generated source. */
+function outermostOfUnit(frames: Frame[], i: number, floor: number): number {
+  const unit = frames[i]!.code.metadata.unit;
+  let at = i;
+  for (let k = i - 1; k >= floor; k--) {
+    const code = frames[k]!.code;
+    if (code.metadata.generated !== true || code.metadata.unit !== unit) break;
+    if (typeof code.metadata.source === 'string') at = k;
+  }
+  return at;
 }
 
 function revisionOf(v: Value | undefined): number {

@@ -1,5 +1,6 @@
 // The AST the compiler works on, between the CST (grammar/) and PBAsm (vm/pbasm/).
 import type { Value } from '../vm/pbasm/program.js';
+import type { ContractDecl } from './contracts.js';
 
 /** A position in the expanded source (line index into the loader's line map). */
 export interface Pos {
@@ -30,6 +31,8 @@ export interface StepBase {
   id: string;
   text: string;
   pos: Pos;
+  /** A top-level step's tool contract (enforced procedures; compiler/contracts.ts). */
+  contract?: ContractDecl;
 }
 
 export type Stmt = StepBase &

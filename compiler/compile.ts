@@ -25,6 +25,12 @@ export interface CompileOptions extends SymbolOptions {
    * permissions).
    */
   restricted?: { maxBytes: number; callable: ReadonlySet<string>; checkCalls?: boolean };
+  /**
+   * The text was written from another file (a Locus YAML/JSON playbook, compiler/locus.ts):
+   * diagnostics, steps and the stored source refer to that file. `lineMap[i]` gives, for line
+   * i + 1 of the text, the original's line and the column shift to apply.
+   */
+  translated?: { original: string; lineMap: Array<[line: number, colShift: number]> };
 }
 
 export interface CompileResult {
@@ -48,7 +54,8 @@ export function compileSource(text: string, path: string, options: CompileOption
     const check = r.checkCalls !== false;
     options = { ...options, host: undefined, tools: check ? r.callable : undefined, strictCalls: check, noCrossAgent: true };
   }
-  const loaded = loadSource(path, text, options.host);
+  const tr = options.translated;
+  const loaded = tr ? { text, files: [{ path, text: tr.original }], diagnostics: [], lineMap: tr.lineMap.map(([line]) => [0, line] as [number, number]) } : loadSource(path, text, options.host);
   const diagnostics: Diagnostic[] = [...loaded.diagnostics];
   const lineCache = new Map<string, string[]>();
   const sources: SourceLookup = {
@@ -64,14 +71,15 @@ export function compileSource(text: string, path: string, options: CompileOption
     },
   };
   const map = loaded.lineMap;
-  const locate = (pos: Pos): { file: number; line: number } => {
+  const locate = (pos: Pos): { file: number; line: number; col?: number } => {
     if (!map) return { file: 0, line: pos.line };
     const entry = map[pos.line - 1] ?? map[map.length - 1] ?? [0, 1];
-    return { file: entry[0], line: entry[1] };
+    const shift = tr?.lineMap[pos.line - 1]?.[1];
+    return shift === undefined ? { file: entry[0], line: entry[1] } : { file: entry[0], line: entry[1], col: Math.max(1, pos.col + shift) };
   };
   const add = (severity: 'error' | 'warning', code: string, message: string, pos: Pos) => {
     const at = locate(pos);
-    diagnostics.push({ severity, code, message, file: loaded.files[at.file]!.path, line: at.line, col: Math.max(1, pos.col), length: Math.max(1, pos.length) });
+    diagnostics.push({ severity, code, message, file: loaded.files[at.file]!.path, line: at.line, col: Math.max(1, at.col ?? pos.col), length: Math.max(1, pos.length) });
   };
   const report: Reporter = {
     error: (code, message, pos) => add('error', code, message, pos),
@@ -106,7 +114,7 @@ function compileLoaded(
   path: string,
   report: Reporter,
   options: CompileOptions,
-  locate: (pos: Pos) => { file: number; line: number },
+  locate: (pos: Pos) => { file: number; line: number; col?: number },
 ): Program | undefined {
   const lexed = lexDocument(text);
   for (const p of lexed.problems) {

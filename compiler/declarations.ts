@@ -2,7 +2,7 @@
 // code blocks, and each playbook's raw step tree. Step text is interpreted later
 // (steps.ts), once every playbook name in the program is known.
 import type { CstNode, IToken } from 'chevrotain';
-import type { BulletPayload, FencePayload, FrontMatterPayload, HeadingPayload, TextPayload } from '../grammar/doc-tokens.js';
+import type { BulletPayload, ContractLine, FencePayload, FrontMatterPayload, HeadingPayload, TextPayload } from '../grammar/doc-tokens.js';
 import type { AgentDecl, CodeBlockDecl, ParamDecl, PlaybookDecl, Pos, TriggerDecl } from './ast.js';
 import { META_LINE, parseScalar, parseYamlBlock, RESERVED_KEYS } from './metadata.js';
 import { ExprError, toExpr } from './expr-ast.js';
@@ -14,6 +14,8 @@ export interface RawStep {
   line: number;
   col: number;
   children: RawStep[];
+  /** Tool contract lines under the step (enforced procedures). */
+  contract?: ContractLine[];
 }
 
 export interface PlaybookDraft extends PlaybookDecl {
@@ -158,7 +160,7 @@ export function flattenRaw(list: CstNode): RawStep[] {
     const name = t.tokenType.name;
     if (name === 'Bullet') {
       const bp = t.payload as BulletPayload;
-      last = { text: bp.text, line: t.startLine ?? 1, col: bp.textCol, children: [] };
+      last = { text: bp.text, line: t.startLine ?? 1, col: bp.textCol, children: [], ...(bp.contract ? { contract: bp.contract } : {}) };
       levels[levels.length - 1]!.push(last);
     } else if (name === 'Indent') {
       if (last) levels.push(last.children);

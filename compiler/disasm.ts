@@ -34,6 +34,8 @@ function operand(kind: OperandKind, v: number, co: CodeObject): string {
       return NATIVES[v]?.name ?? `?${v}`;
     case 'step':
       return co.steps[v]?.id ?? `?${v}`;
+    case 'plan':
+      return co.plan?.steps[v] ? JSON.stringify(co.plan.steps[v]!.id) : `?${v}`;
     case 'call': {
       const c = co.calls[v]!;
       const callee = c.kind === 'playbook' && (c.crossAgent || c.agent !== co.agent) ? `${c.agent}.${c.name}` : c.name;
@@ -94,8 +96,30 @@ export function disassemble(program: Program): string {
         out.push(`    trigger ${t.id} ${t.kind}: ${clip(t.text)}`);
         if (t.cond) out.push(...disassembleCode(t.cond, '      ', program.files));
       }
+      if (co.plan) out.push(...planListing(co));
       out.push(...disassembleCode(co, '    ', program.files));
     }
   }
   return `${out.join('\n')}\n`;
+}
+
+/** An enforced procedure's plan: its rules, then each step's contract and predicate code. */
+function planListing(co: CodeObject): string[] {
+  const p = co.plan!;
+  const out = [`    plan strict_sequence=${p.strictSequence} allow_extra_tools=${p.allowExtraTools} max_iterations=${p.maxIterations}`];
+  for (const s of p.steps) {
+    const parts = [`expected_tools=[${s.expectedTools.join(', ')}]`, s.required ? 'required' : 'optional'];
+    if (s.maxToolCalls !== null) parts.push(`max_tool_calls=${s.maxToolCalls}`);
+    if (s.timeoutSeconds !== null) parts.push(`timeout_seconds=${s.timeoutSeconds}`);
+    if (s.minToolCalls) parts.push(`min_tool_calls=${s.minToolCalls}`);
+    if (s.requiredResultKeywords.length) parts.push(`required_result_keywords=[${s.requiredResultKeywords.join(', ')}]`);
+    if (Object.keys(s.metadata).length) parts.push(`metadata=${clip(JSON.stringify(s.metadata))}`);
+    out.push(`    plan step ${JSON.stringify(s.id)} (step ${co.steps[s.step]?.id ?? '?'}): ${parts.join(' ')}`);
+    for (const h of s.hints) out.push(`      ; hint: ${clip(h)}`);
+    if (s.predicate) {
+      out.push(`      predicate: ${clip(s.predicateText ?? '')}`);
+      out.push(...disassembleCode(s.predicate, '        '));
+    }
+  }
+  return out;
 }

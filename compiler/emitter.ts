@@ -134,6 +134,7 @@ export class Emitter {
       line: base.line,
     };
     if (base.block !== undefined) co.block = base.block;
+    if (base.plan !== undefined) co.plan = base.plan;
     return co;
   }
 }

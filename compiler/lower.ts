@@ -1,6 +1,7 @@
 // Statements and expressions → PBAsm code objects.
 import { Op } from '../vm/pbasm/opcodes.js';
-import type { CodeObject, NLInfo, NLKind, StepKind, TriggerInfo } from '../vm/pbasm/program.js';
+import type { CodeObject, NLInfo, NLKind, PlanSpec, PlanStepSpec, StepKind, TriggerInfo } from '../vm/pbasm/program.js';
+import { PLAN_KEYS, planRules } from './contracts.js';
 import type { BinOp, Expr, Operand, Pos, StepBase, Stmt, Target } from './ast.js';
 import type { AgentDraft, PlaybookDraft, Reporter } from './declarations.js';
 import { Emitter } from './emitter.js';
@@ -30,12 +31,17 @@ interface Loop {
 }
 
 /** Maps a position in the expanded source to the program's file index and real line. */
-export type LineMapper = (pos: Pos) => { file: number; line: number };
+export type LineMapper = (pos: Pos) => { file: number; line: number; col?: number };
 
 export class Lowerer {
   private readonly e: Emitter;
   private readonly params: Set<string>;
   private readonly loops: Loop[] = [];
+  /** The enforced procedure's plan, if any, and the plan step being lowered (-1: none). */
+  private plan: PlanSpec | undefined;
+  private planStep = -1;
+  /** Contracted steps lowered so far (the index of the next one). */
+  private planNext = 0;
 
   constructor(
     private readonly agent: AgentDraft,
@@ -61,9 +67,12 @@ export class Lowerer {
       e.emit(Op.NL_VALUE, e.nlEntry({ kind: raw ? 'return' : 'task', text, mentions: this.mentions(text) }));
       e.emit(Op.RETURN);
     } else if (steps) {
-      this.block(steps);
+      this.plan = this.planSpec(steps);
+      if (this.plan) this.planBlock(steps);
+      else this.block(steps);
       e.endSteps();
       e.emit(Op.CONST, e.constant(null));
+      if (this.plan) e.emit(Op.PLAN_CHECK);
       e.emit(Op.RETURN);
     }
     const at = this.where(this.pb.pos);
@@ -81,8 +90,118 @@ export class Lowerer {
       file: at.file,
       line: at.line,
       ...(this.pb.block !== undefined ? { block: this.pb.block } : {}),
+      ...(this.plan ? { plan: this.plan } : {}),
     });
   }
+
+  /**
+   * The playbook's PlanSpec when it is an enforced procedure: one of its top-level steps has a
+   * tool contract, or its metadata sets strict_sequence, allow_extra_tools or max_iterations.
+   * Predicates are compiled here; step indexes are filled in while lowering (planBlock).
+   */
+  private planSpec(steps: Stmt[]): PlanSpec | undefined {
+    const md = this.pb.metadata;
+    const contracted = steps.filter((s) => s.contract);
+    if (contracted.length === 0 && !PLAN_KEYS.some((k) => k in md)) return undefined;
+    const rules = planRules(md, this.report, this.pb.pos);
+    const ids = new Set<string>();
+    const specs: PlanStepSpec[] = contracted.map((s) => {
+      const c = s.contract!;
+      const id = c.id ?? s.id;
+      if (ids.has(id)) this.report.error('contract', `step id '${id}' is used by two steps of this playbook`, c.pos);
+      ids.add(id);
+      const spec: PlanStepSpec = {
+        id,
+        step: -1,
+        description: s.text.split('\n')[0]!,
+        expectedTools: c.expectedTools,
+        hints: c.hints,
+        required: c.required,
+        maxToolCalls: c.maxToolCalls,
+        timeoutSeconds: c.timeoutSeconds,
+        minToolCalls: c.minToolCalls,
+        requiredResultKeywords: c.requiredResultKeywords,
+        metadata: c.metadata,
+      };
+      if (c.predicate) {
+        spec.predicate = this.predicate(id, c.predicate.expr, c.predicate.pos);
+        spec.predicateText = c.predicate.text;
+      }
+      return spec;
+    });
+    return { ...rules, steps: specs };
+  }
+
+  /** A predicate as a code object: one parameter, `result`; returns the expression's value. */
+  private predicate(id: string, expr: Expr, pos: Pos): CodeObject {
+    const at = this.where(pos);
+    const sub = new Lowerer(this.agent, { ...this.pb, params: [{ name: 'result', hasDefault: false, pos }] }, this.symbols, this.report, this.where);
+    sub.beginStep({ id, text: `predicate of step ${id}`, pos }, 'predicate');
+    sub.expr(expr);
+    sub.e.emit(Op.RETURN);
+    return sub.e.finish({
+      name: `${this.pb.name}.${id}.predicate`,
+      title: `predicate of step ${id}`,
+      agent: this.agent.name,
+      kind: 'markdown',
+      description: '',
+      notes: [],
+      metadata: {},
+      public: false,
+      params: [{ name: 'result', hasDefault: false }],
+      triggers: [],
+      file: at.file,
+      line: at.line,
+    });
+  }
+
+  /** Top-level steps of an enforced procedure: each contracted one between PLAN_BEGIN and PLAN_END. */
+  private planBlock(steps: Stmt[]): void {
+    const e = this.e;
+    let k = 0;
+    for (const s of steps) {
+      if (!s.contract) {
+        this.planStep = -1;
+        this.stmt(s);
+        continue;
+      }
+      const index = k++;
+      this.planStep = index;
+      this.planNext = k;
+      const firstStep = e.steps.length;
+      const begin = e.emit(Op.PLAN_BEGIN, index, -1);
+      this.stmt(s);
+      const end = e.emit(Op.PLAN_END, index);
+      e.patch(begin + 2);
+      // Both belong to the step they wrap (errors there point at it).
+      for (let pc = begin; pc < begin + 3; pc++) e.stepOf[pc] = firstStep;
+      e.stepOf[end] = firstStep;
+      e.stepOf[end + 1] = firstStep;
+      this.plan!.steps[index]!.step = firstStep;
+    }
+    this.planStep = -1;
+  }
+
+  /** A deterministic tool call the contract provably forbids is a compile error. */
+  private checkToolCall(name: string, pos: Pos): void {
+    const plan = this.plan;
+    if (!plan) return;
+    const current = this.planStep >= 0 ? plan.steps[this.planStep] : undefined;
+    if (current?.expectedTools.includes(name)) return;
+    const owner = plan.steps.findIndex((p) => p.expectedTools.includes(name));
+    const ownerText = owner >= 0 ? `; it belongs to step '${plan.steps[owner]!.id}'` : '';
+    // Steps not started yet: after the current one, or from the next contracted one on.
+    const ahead = owner >= 0 && (current ? owner > this.planStep : owner >= this.planNext);
+    if (ahead && plan.strictSequence) {
+      this.report.error('contract', `call to '${name}' skips ahead${current ? ` from step '${current.id}'` : ''}${ownerText}, and strict_sequence is on`, pos);
+      return;
+    }
+    // Without strict_sequence a call counts for whichever step expects it.
+    if (plan.allowExtraTools || (owner >= 0 && !plan.strictSequence)) return;
+    const where = current ? `the tool contract of step '${current.id}' (expected tools: ${current.expectedTools.join(', ') || 'none'})` : "every step's tool contract";
+    this.report.error('contract', `call to '${name}' is outside ${where}${ownerText}; allow_extra_tools is false`, pos);
+  }
+
 
   private triggers(): TriggerInfo[] {
     return this.pb.triggers.map((t) => {
@@ -114,7 +233,7 @@ export class Lowerer {
 
   private beginStep(s: StepBase, kind: StepKind): void {
     const at = this.where(s.pos);
-    this.e.step({ id: s.id, kind, file: at.file, line: at.line, col: s.pos.col, text: s.text });
+    this.e.step({ id: s.id, kind, file: at.file, line: at.line, col: at.col ?? s.pos.col, text: s.text });
   }
 
   private block(stmts: Stmt[]): void {
@@ -150,6 +269,7 @@ export class Lowerer {
         this.beginStep(s, 'return');
         if (s.value) this.value(s.value, 'return');
         else e.emit(Op.CONST, e.constant(null));
+        if (this.plan) e.emit(Op.PLAN_CHECK);
         e.emit(Op.RETURN);
         return;
       case 'end':
@@ -366,6 +486,8 @@ export class Lowerer {
         e.emit(Op.CALL, e.call({ agent: '', name: r.spec.name, kind: 'builtin', argc, kwnames, crossAgent: false }));
         return;
       case 'playbook':
+        // A code playbook (```ts block) runs like a host tool, and is one for contracts.
+        if (r.playbook.kind === 'code') this.checkToolCall(r.playbook.name, x.pos);
         pushArgs();
         e.emit(Op.CALL, e.call({ agent: r.agent.name, name: r.playbook.name, kind: 'playbook', argc, kwnames, crossAgent: r.crossAgent }));
         return;
@@ -376,6 +498,7 @@ export class Lowerer {
           pushArgs();
           e.emit(Op.CALL, e.call({ agent: '', name: c.state ? `$${c.name}` : c.name, kind: 'value', argc, kwnames, crossAgent: false }));
         } else {
+          if (c.k === 'var') this.checkToolCall(c.name, x.pos);
           pushArgs();
           e.emit(Op.CALL, e.call({ agent: '', name: c.k === 'var' ? c.name : '?', kind: 'tool', argc, kwnames, crossAgent: false }));
         }

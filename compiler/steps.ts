@@ -6,6 +6,7 @@ import type { Expr, Operand, Pos, StepBase, Stmt, Target } from './ast.js';
 import { ExprError, namesRead, splitInterpolation, toExpr } from './expr-ast.js';
 import type { PlaybookDraft, RawStep, Reporter } from './declarations.js';
 import type { Symbols } from './symbols.js';
+import { parseContract } from './contracts.js';
 
 /**
  * What happens when an operand parses as an expression but names a variable that is not
@@ -58,6 +59,9 @@ export class StepBuilder {
         this.report.warning('unreachable', `step ${id} is unreachable: it follows '${why}' (step ${terminated.id})`, base.pos);
       }
       const form = recognizeStep(item.text);
+      if (item.contract && (prefix || form.form === 'elif' || form.form === 'else')) {
+        this.report.error('contract', `a tool contract (${item.contract[0]!.key}: ...) belongs on a top-level step of the playbook`, { line: item.contract[0]!.line, col: item.contract[0]!.col, length: item.contract[0]!.key.length });
+      }
       if (form.form === 'elif' || form.form === 'else') {
         if (!chain) {
           if (closedChain) this.report.error('branch-after-else', `'${firstWord(item.text)}' after the final 'Else' of this 'If'`, base.pos);
@@ -81,6 +85,7 @@ export class StepBuilder {
       chain = undefined;
       closedChain = false;
       const stmt = this.statement(item, base, form);
+      if (item.contract && !prefix) stmt.contract = parseContract(item.contract, this.report, base.pos);
       if (stmt.kind === 'if') chain = stmt;
       if ((stmt.kind === 'return' || stmt.kind === 'end') && !terminated) terminated = stmt;
       out.push(stmt);

@@ -15,6 +15,7 @@ import {
   Indent,
   Text,
   type BulletPayload,
+  CONTRACT_KEYS,
   type FencePayload,
   type FrontMatterPayload,
   type HeadingPayload,
@@ -37,6 +38,8 @@ export interface DocLexResult {
 const MAX_BULLET_DEPTH = 100;
 const HEADING = /^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$/;
 const BULLET = /^([-*+]|\d{1,9}[.)])(?:[ \t]+(.*))?$/;
+/** A contract line under a step: `expected_tools: A, B` (the key must be a contract key). */
+const CONTRACT_LINE = /^([a-z_]+)[ \t]*:(.*)$/;
 const FENCE_OPEN = /^(`{3,}|~{3,})[ \t]*([^`\s]*)[^`]*$/;
 
 /** Column width of leading white space, tabs counting as 4; and the index where text starts. */
@@ -224,6 +227,16 @@ export function lexDocument(source: string): DocLexResult {
     // Plain text: a continuation of the open bullet, or prose that ends any list.
     if (lastBullet) {
       const bp = lastBullet.payload as BulletPayload;
+      // `key: value` indented under a step, with a contract key: the step's tool contract.
+      const contract = lead.width > bp.indent ? CONTRACT_LINE.exec(body) : null;
+      if (contract && CONTRACT_KEYS.has(contract[1]!)) {
+        const value = contract[2]!.trim();
+        const valueCol = value.length ? lead.index + body.indexOf(value, contract[1]!.length + 1) + 1 : lead.index + body.length + 1;
+        (bp.contract ??= []).push({ key: contract[1]!, value, line: lineNo, col: lead.index + 1, valueCol });
+        lastBullet.endLine = lineNo;
+        blankSinceBullet = false;
+        continue;
+      }
       if (!blankSinceBullet || lead.width > bp.indent) {
         bp.text = bp.text.length ? `${bp.text}${blankSinceBullet ? '\n' : ' '}${body.trim()}` : body.trim();
         lastBullet.endLine = lineNo;

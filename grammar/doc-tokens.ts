@@ -27,7 +27,33 @@ export interface BulletPayload {
   text: string;
   /** 1-based column where the text starts. */
   textCol: number;
+  /** Step contract lines (`expected_tools: A, B`, ...) indented under the bullet, in order. */
+  contract?: ContractLine[];
 }
+
+/** One `key: value` line of a step's tool contract (see grammar/LANGUAGE.md, step contracts). */
+export interface ContractLine {
+  key: string;
+  value: string;
+  line: number;
+  /** 1-based columns of the key and of the value. */
+  col: number;
+  valueCol: number;
+}
+
+/** Keys that make an indented line under a step a contract line rather than step text. */
+export const CONTRACT_KEYS: ReadonlySet<string> = new Set([
+  'id',
+  'expected_tools',
+  'hints',
+  'required',
+  'max_tool_calls',
+  'timeout_seconds',
+  'min_tool_calls',
+  'required_result_keywords',
+  'predicate',
+  'metadata',
+]);
 
 export interface FencePayload {
   lang: string;

@@ -2,6 +2,7 @@
 // is decoded and verified. Either way the caller gets a Program or diagnostics.
 import { readFileSync } from 'node:fs';
 import { compileSource, type CompileOptions, type CompileResult } from '../compiler/compile.js';
+import { compileLocus, isLocusPath } from '../compiler/locus.js';
 import { formatDiagnostics, type Diagnostic } from '../compiler/diagnostics.js';
 import { decodeProgram, looksLikePbasm } from '../vm/pbasm/container.js';
 import { FormatError } from '../vm/pbasm/envelope.js';
@@ -25,7 +26,12 @@ export function compileFile(path: string, options: CompileOptions = {}): Compile
   } catch (err) {
     throw new LoadError(`${path}: error: cannot read file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return compileSource(text, path, { host: nodeSourceHost, ...options });
+  return compileText(text, path, options);
+}
+
+/** A `.pb` source, or a Locus playbook (`.yaml`, `.yml`, `.json`). */
+function compileText(text: string, path: string, options: CompileOptions): CompileResult {
+  return isLocusPath(path) ? compileLocus(text, path, options) : compileSource(text, path, { host: nodeSourceHost, ...options });
 }
 
 export interface LoadedProgram {
@@ -34,7 +40,7 @@ export interface LoadedProgram {
   rendered: string;
 }
 
-/** A .pbasm file (by content) or a .pb source; throws LoadError on any problem. */
+/** A .pbasm file (by content), a .pb source or a Locus playbook; throws LoadError on any problem. */
 export function loadProgram(path: string, options: CompileOptions = {}): LoadedProgram {
   let bytes: Buffer;
   try {
@@ -50,7 +56,7 @@ export function loadProgram(path: string, options: CompileOptions = {}): LoadedP
       throw err;
     }
   }
-  const result = compileSource(bytes.toString('utf8'), path, { host: nodeSourceHost, ...options });
+  const result = compileText(bytes.toString('utf8'), path, options);
   const rendered = formatDiagnostics(result.diagnostics, result.sources);
   if (!result.program) throw new LoadError(`${path}: ${result.errorCount} error(s)`, result.diagnostics, rendered);
   return { program: result.program, diagnostics: result.diagnostics, rendered };

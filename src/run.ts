@@ -13,6 +13,7 @@ import { decodeJournal, encodeRecord, type JournalRecord } from '../vm/durable/j
 import { captureMachine, decodeSnapshot, encodeSnapshot, restoreMachine, type SnapshotFile } from '../vm/durable/snapshot.js';
 import { ReplayEnd, replayFromJournal, Runner, type DurableSink, type ModelHost, type RunOutcome, type RunnerIO, type RunnerOptions, type ToolHost } from '../vm/runner.js';
 import type { DeviationReport, GeneratedReport } from '../vm/linker.js';
+import type { PlanExecution } from '../vm/plan.js';
 import { clipText as clip } from '../vm/model/context.js';
 import { consoleIO, FileLineReader, StreamLineReader } from './console-io.js';
 import { LocalDirRunStore, RunStoreError, type RunStore } from './run-store.js';
@@ -108,6 +109,7 @@ function generationReports(warn: ((message: string) => void) | undefined): Runne
 export async function runProgram(program: Program, options: RunOptions = {}): Promise<RunResult> {
   const runId = randomBytes(6).toString('hex');
   const machine = new Machine(program, { maxSteps: options.maxSteps, runId, entryArgs: options.args });
+  machine.clock = new Date().toISOString();
   const io = options.io ?? consoleIO(inputReader(options.input, 0));
   const tools = await toolHost(options.tools, program, runId);
   const generator = makeGenerator(options.library, runId);
@@ -140,7 +142,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
     host.sync = sync;
     try {
       // No initial snapshot: a run without one resumes from a fresh machine and replays the journal.
-      store.create(bytes, encodeRecord({ t: 'start', runId, programSha, at: new Date().toISOString(), host }));
+      store.create(bytes, encodeRecord({ t: 'start', runId, programSha, at: machine.clock, host }));
     } catch (err) {
       if (err instanceof RunStoreError) throw new StateError(`${store.location}: error: ${err.message}`);
       throw err;
@@ -200,6 +202,7 @@ function machineAt(run: LoadedRun, dir: string, maxSteps?: number): Machine {
     const args = run.start.host?.args;
     const entryArgs = args && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, Value>) : {};
     const m = new Machine(run.program, { maxSteps, runId: run.start.runId, entryArgs });
+    m.clock = run.start.at;
     m.start();
     return m;
   }
@@ -330,7 +333,8 @@ function generatedInfo(records: JournalRecord[]): GeneratedInfo[] {
  * snapshot is re-executed against the journal (performing nothing) up to the first
  * effect the journal has no record of.
  */
-export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
+/** Re-executes a run's journal (performing nothing, calling no model) to where it stands. */
+async function replayRun(dir: string): Promise<{ run: LoadedRun; machine: Machine; waitingOn?: string }> {
   const store = new LocalDirRunStore(dir);
   if (!store.exists()) throw new StateError(`${dir}: error: not a pbvm state directory (no journal.pbj)`);
   const run = loadRun(store);
@@ -349,6 +353,26 @@ export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
     const e = err.effect;
     waitingOn = e.kind === 'end' || e.kind === 'host-return' ? undefined : `${e.kind}${e.kind === 'tool' ? ` ${e.name} (call ${e.callId})` : ''} at step ${e.at.step}`;
   }
+  return { run, machine, ...(waitingOn ? { waitingOn } : {}) };
+}
+
+/** Where a run's enforced procedures stand: every plan, step by step (`pb audit`). */
+export interface AuditReport {
+  dir: string;
+  runId: string;
+  status: string;
+  plans: PlanExecution[];
+}
+
+export async function auditRun(dir: string): Promise<AuditReport> {
+  const { run, machine, waitingOn } = await replayRun(dir);
+  const end = [...run.records].reverse().find((r) => r.t === 'end') as Extract<JournalRecord, { t: 'end' }> | undefined;
+  const ended = end && run.records[run.records.length - 1]?.t === 'end';
+  return { dir, runId: run.start.runId, status: ended ? end!.status : waitingOn ? `waiting on ${waitingOn}` : machine.status, plans: machine.plans };
+}
+
+export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
+  const { run, machine, waitingOn } = await replayRun(dir);
   const top = machine.frames[machine.frames.length - 1];
   const locals: Record<string, Value> = {};
   if (top) {

@@ -32,6 +32,9 @@ export type RuntimeErrorCode =
   | 'generation-error'
   | 'generated-step-budget'
   | 'failed'
+  | 'contract-violation'
+  | 'step-failed'
+  | 'plan-incomplete'
   | 'unsupported';
 
 export class PbRuntimeError extends Error {
@@ -92,5 +95,21 @@ export class PlaybookCallFailed extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'PlaybookCallFailed';
+  }
+}
+
+/**
+ * The plan of an enforced procedure rejected a tool the model called (vm/plan.ts). The call
+ * did not run; the model gets a structured tool result saying why, with the step's hints.
+ */
+export class ToolCallRejected extends Error {
+  constructor(
+    readonly tool: string,
+    readonly reason: string,
+    readonly expectedTools: string[],
+    readonly hints: string[],
+  ) {
+    super(`call to '${tool}' rejected: ${reason}`);
+    this.name = 'ToolCallRejected';
   }
 }

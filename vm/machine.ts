@@ -3,7 +3,8 @@
 // that Effect. The caller performs it and calls `resume(result)` (or `fail(...)`).
 // All mutable state lives in plain fields so that a snapshot can capture it exactly.
 import { Op } from './pbasm/opcodes.js';
-import type { CallSite, CodeObject, NLInfo, Program, TriggerInfo, Value } from './pbasm/program.js';
+import type { CallSite, CodeObject, NLInfo, PlanSpec, Program, TriggerInfo, Value } from './pbasm/program.js';
+import { beginStep, checkTool, closeStep, countIteration, finishPlan, newPlan, stepProblems, toolDone, type PlanExecution, type ToolVerdict, type Violation, type ViolationKind } from './plan.js';
 import { NATIVES } from './pbasm/natives-table.js';
 import { NATIVE_IMPLS } from '../stdlib/natives.js';
 import type { Effect, EffectContext } from './effects.js';
@@ -55,6 +56,8 @@ export interface Frame {
   hostResume?: { pending: Pending; effectPc: number };
   /** Arguments a generated playbook was called with, so a regenerated version can be rerun with them. */
   args?: RuntimeValue[];
+  /** For an enforced procedure: index of this call's plan in Machine.plans. */
+  plan?: number;
   /** Model context: this frame's recent history (see vm/model/context.ts). */
   log?: string[];
   /** Log entries folded away by compaction, and a one-line summary of them. */
@@ -122,6 +125,13 @@ export class Machine {
 
   /** Set on a state change or user input; natural-language triggers are judged at the next step. */
   nlEvent = false;
+  /** Plans of the enforced procedures called so far (vm/plan.ts), oldest first; `pb audit` prints them. */
+  readonly plans: PlanExecution[] = [];
+  /**
+   * Time of the latest effect (ISO 8601), set by the runner from the journal on replay, so
+   * plan timestamps come out the same when a run is resumed.
+   */
+  clock = new Date(0).toISOString();
   /** Steps run inside generated playbooks, against their own budget. */
   generatedSteps = 0;
   generatedStepBudget = 10_000;
@@ -308,6 +318,7 @@ export class Machine {
     const frame: Frame = { code: target, pc: 0, locals, base, discard, ...(trigger ? { trigger } : {}) };
     // Values are never mutated in place, so keeping references is a faithful copy.
     if (target.metadata.generated === true) frame.args = locals.slice(0, params.length) as RuntimeValue[];
+    if (target.plan !== undefined) frame.plan = this.plans.push(newPlan(target.agent, target.name, target.metadata, target.plan, this.clock)) - 1;
     this.frames.push(frame);
   }
 
@@ -732,7 +743,8 @@ export class Machine {
             const info = f.code.nl[code[pc + 1]!]!;
             let next = pc + 2;
             const fused: NLInfo[] = [];
-            if (op === Op.NL_STEP && this.fuse && this.triggers.length === 0 && this.nlTriggers.length === 0) {
+            // Steps of an enforced procedure each get their own conversation (their own contract).
+            if (op === Op.NL_STEP && this.fuse && f.plan === undefined && this.triggers.length === 0 && this.nlTriggers.length === 0) {
               // Consecutive natural-language steps with nothing in between run in one model call.
               while (code[next] === Op.STEP && code[next + 2] === Op.NL_STEP && this.steps + fused.length + 1 <= this.maxSteps) {
                 fused.push(f.code.nl[code[next + 3]!]!);
@@ -748,6 +760,28 @@ export class Machine {
               { kind: 'nl', seq: 0, mode, info, fused, vars: this.visibleVars(f, info), at: this.context({ ...f, pc }) },
               mode === 'step' ? 'none' : mode === 'cond' ? 'bool' : 'value',
             );
+          }
+          case Op.PLAN_BEGIN: {
+            const r = beginStep(this.plans[f.plan!]!, f.code.plan!, code[pc + 1]!, this.clock);
+            if (typeof r === 'object') throw this.error('contract-violation', r.message);
+            pc = r === 'skip' ? code[pc + 2]! : pc + 3;
+            break;
+          }
+          case Op.PLAN_END:
+            f.pc = pc;
+            this.sp = sp;
+            this.closePlanStep(f, code[pc + 1]!);
+            pc += 2;
+            break;
+          case Op.PLAN_CHECK: {
+            f.pc = pc;
+            this.sp = sp;
+            const plan = this.plans[f.plan!]!;
+            if (plan.current >= 0) this.closePlanStep(f, plan.current);
+            const v = finishPlan(plan, this.clock);
+            if (v) throw this.error('plan-incomplete', `${f.code.name}: ${v.message}`);
+            pc += 1;
+            break;
           }
           default:
             throw this.error('type-error', `invalid opcode ${String(code[pc])} at ${pc}`);
@@ -854,6 +888,12 @@ export class Machine {
 
   private toolEffect(name: string, argc: number, kwnames: readonly string[], f: Frame, returnPc: number, block?: { agent: string; index: number }): Effect {
     const { args, kwargs } = this.popArgs(argc, kwnames);
+    // An enforced procedure judges the call before it runs; a rejected one never runs.
+    const governing = this.planFrame();
+    if (governing) {
+      const verdict = checkTool(this.plans[governing.plan!]!, governing.code.plan!, name, kwnames.length ? { args, kwargs } : args, this.seq + 1, 'code', this.clock);
+      if (!verdict.ok) throw this.error('contract-violation', `call to '${name}' rejected: ${verdict.violation.message}`);
+    }
     const ctx = this.context(f);
     f.pc = returnPc;
     return this.effect({ kind: 'tool', seq: 0, callId: '', name, args, kwargs, ...(block ? { block } : {}), at: ctx }, 'value');
@@ -920,6 +960,91 @@ export class Machine {
       this.state[frame.code.agent]![bare] = value;
       this.stateDirty = true;
       this.nlEvent = true;
+    }
+  }
+
+  /** The innermost frame running an enforced procedure: its plan governs tool calls. */
+  planFrame(): Frame | undefined {
+    for (let i = this.frames.length - 1; i >= 0; i--) if (this.frames[i]!.plan !== undefined) return this.frames[i];
+    return undefined;
+  }
+
+  /** A tool the model wants to call from a natural-language step: the plan's verdict (recorded). */
+  judgeModelTool(name: string, args: Record<string, Value>, seq: number): ToolVerdict | undefined {
+    const governing = this.planFrame();
+    if (!governing) return undefined;
+    return checkTool(this.plans[governing.plan!]!, governing.code.plan!, name, args, seq, 'model', this.clock);
+  }
+
+  /** A tool call judged by the plan finished (on replay too, so the plan is rebuilt exactly). */
+  planToolDone(seq: number, result: Value | undefined, error?: string): void {
+    for (let i = this.plans.length - 1; i >= 0; i--) {
+      const p = this.plans[i]!;
+      if (p.status === 'running') toolDone(p, seq, result, error);
+    }
+  }
+
+  /** The step of an enforced procedure that frame `f` is running, if any. */
+  planStepOf(f: Frame): { plan: PlanExecution; spec: PlanSpec; k: number } | undefined {
+    if (f.plan === undefined || !f.code.plan) return undefined;
+    const plan = this.plans[f.plan]!;
+    return plan.current >= 0 ? { plan, spec: f.code.plan, k: plan.current } : undefined;
+  }
+
+  /** Counts a model turn of frame f's plan against max_iterations; the violation when over. */
+  planIteration(f: Frame): Violation | undefined {
+    const at = this.planStepOf(f);
+    return at ? countIteration(at.plan, this.clock) : undefined;
+  }
+
+  /** The result the model gave for frame f's current plan step. */
+  planSetResult(f: Frame, result: Value): void {
+    const at = this.planStepOf(f);
+    if (at) at.plan.steps[at.k]!.result = result;
+  }
+
+  /** Ends frame f's current plan step (the model finished, skipped or ran out of turns). */
+  planClose(f: Frame, status: 'completed' | 'skipped' | 'failed', problems: string[], kind?: ViolationKind): void {
+    const at = this.planStepOf(f);
+    if (at) closeStep(at.plan, at.k, status, this.clock, problems, kind);
+  }
+
+  /** What keeps frame f's current plan step from completing (empty: it may complete). */
+  planStepProblems(f: Frame): string[] {
+    const at = this.planStepOf(f);
+    if (!at) return [];
+    return stepProblems(at.plan, at.spec, at.k, this.clock, (code, result) => this.predicate(code, result));
+  }
+
+  /**
+   * Closes plan step k of frame f at its end (PLAN_END, or a return inside it): completed when
+   * nothing is missing; an optional step that made no call is skipped; otherwise failed, and a
+   * failed required step stops the playbook.
+   */
+  private closePlanStep(f: Frame, k: number): void {
+    const plan = this.plans[f.plan!]!;
+    const spec = f.code.plan!;
+    const ex = plan.steps[k]!;
+    if (ex.status === 'in_progress') {
+      const problems = stepProblems(plan, spec, k, this.clock, (code, result) => this.predicate(code, result));
+      const declined = !spec.steps[k]!.required && ex.toolCalls.every((c) => c.outcome === 'rejected');
+      closeStep(plan, k, problems.length === 0 ? 'completed' : declined ? 'skipped' : 'failed', this.clock, problems);
+    } else if (plan.current === k) plan.current = -1;
+    if (ex.status === 'failed' && spec.steps[k]!.required) {
+      plan.status = 'failed';
+      plan.finishedAt = this.clock;
+      const why = ex.violations[ex.violations.length - 1]?.message ?? 'it did not complete';
+      throw new VMFault('step-failed', `required step '${ex.id}' of ${f.code.name} failed: ${why}`);
+    }
+  }
+
+  /** Runs a step's predicate on its result: true or false, or the error it raised. */
+  private predicate(code: CodeObject, result: Value): { value: boolean } | { error: string } {
+    try {
+      return { value: this.evaluate(code, [result]) };
+    } catch (err) {
+      if (err instanceof PbRuntimeError) return { error: err.message };
+      throw err;
     }
   }
 
@@ -1055,20 +1180,27 @@ export class Machine {
     return false;
   }
 
-  /** Runs a side-effect-free code object (a trigger condition) to completion. */
-  private evaluate(cond: CodeObject): boolean {
+  /**
+   * Runs a side-effect-free code object (a trigger condition, a step predicate) to completion.
+   * A trigger condition that reads an unset variable is false; a predicate's errors propagate.
+   */
+  private evaluate(cond: CodeObject, args?: Value[]): boolean {
     const savedFrames = this.frames.splice(0, this.frames.length);
     const savedSp = this.sp;
     const savedStatus = this.status;
+    const savedPending = this.pending;
     this.checkingTriggers = true;
     try {
-      this.frames.push({ code: cond, pc: 0, locals: [], base: this.sp, discard: false });
+      const locals: (RuntimeValue | undefined)[] = new Array(cond.locals.length);
+      (args ?? []).forEach((a, i) => (locals[i] = a));
+      this.frames.push({ code: cond, pc: 0, locals, base: this.sp, discard: false });
       const r = this.run();
       return r.kind === 'end' && truthy(r.value);
     } catch (err) {
-      if (err instanceof PbRuntimeError && err.code === 'undefined-variable') return false;
+      if (!args && err instanceof PbRuntimeError && err.code === 'undefined-variable') return false;
       throw err;
     } finally {
+      this.pending = savedPending;
       this.checkingTriggers = false;
       this.frames.length = 0;
       this.frames.push(...savedFrames);

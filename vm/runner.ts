@@ -3,7 +3,7 @@
 // handed back instead of repeating the effect (Temporal's rule), printed lines are not
 // printed again, and a tool call that was in flight is issued again with the same call id.
 import type { Effect } from './effects.js';
-import { PbRuntimeError, type RuntimeErrorCode } from './errors.js';
+import { PbRuntimeError, ToolCallRejected, type RuntimeErrorCode } from './errors.js';
 import type { Frame, Machine } from './machine.js';
 import { NLDriver, DEFAULT_DRIVER, type DriverOptions, type NLHost } from './model/driver.js';
 import { appendLog, clipText } from './model/context.js';
@@ -60,15 +60,18 @@ export interface ReplayLog {
   toolsDone: Map<number, Value>;
   models: Map<number, Value>;
   generates: Map<number, Value>;
+  /** When recorded effects happened ("tool-done:12" → ISO time), for the machine's clock. */
+  times: Map<string, string>;
 }
 
 export function emptyReplay(): ReplayLog {
-  return { outputDoneUpto: 0, inputs: new Map(), toolsStarted: new Set(), toolsDone: new Map(), models: new Map(), generates: new Map() };
+  return { outputDoneUpto: 0, inputs: new Map(), toolsStarted: new Set(), toolsDone: new Map(), models: new Map(), generates: new Map(), times: new Map() };
 }
 
 export function replayFromJournal(records: JournalRecord[]): ReplayLog {
   const r = emptyReplay();
   for (const rec of records) {
+    if ((rec.t === 'input' || rec.t === 'tool-start' || rec.t === 'tool-done' || rec.t === 'model') && typeof rec.at === 'string') r.times.set(`${rec.t}:${rec.seq}`, rec.at);
     switch (rec.t) {
       case 'out':
         for (const [seq] of rec.lines) if (seq > r.outputDoneUpto) r.outputDoneUpto = seq;
@@ -212,12 +215,20 @@ export class Runner {
     };
   }
 
+  /** Sets the machine's clock for an effect: the recorded time on replay, else now. */
+  private stamp(kind: 'input' | 'tool-start' | 'tool-done' | 'model', seq: number): string {
+    const at = this.replay.times.get(`${kind}:${seq}`) ?? new Date().toISOString();
+    this.machine.clock = at;
+    return at;
+  }
+
   /** One model call: replayed from the journal when recorded there, else made and journaled. */
   private async complete(request: ModelRequest, site: CallSite): Promise<ModelReply> {
     const seq = this.machine.nextSeq();
     const recorded = this.replay.models.get(seq);
     if (recorded !== undefined) {
       const reply = recorded as unknown as ModelReply;
+      this.stamp('model', seq);
       this.options.model?.onCall?.(site, reply, true);
       return reply;
     }
@@ -235,7 +246,7 @@ export class Runner {
       throw new PbRuntimeError('model-error', `model call for step ${site.step} (${site.purpose}) failed: ${msg}`, this.machine.callStack());
     }
     this.modelCalls++;
-    this.journal({ t: 'model', seq, reply: reply as unknown as Value });
+    this.journal({ t: 'model', seq, reply: reply as unknown as Value, at: this.stamp('model', seq) });
     mh.onCall?.(site, reply, false);
     return reply;
   }
@@ -243,11 +254,14 @@ export class Runner {
   /** Reads one line of user input for effect `seq` (replayed when journaled). */
   private async input(seq: number, what: string): Promise<string> {
     const recorded = this.replay.inputs.get(seq);
-    if (recorded !== undefined) return recorded;
+    if (recorded !== undefined) {
+      this.stamp('input', seq);
+      return recorded;
+    }
     if (this.options.replayOnly) throw new ReplayEnd({ kind: 'end', status: 'finished', value: null });
     const line = await this.options.io.readLine();
     if (line === null) throw this.machine.fail('input-eof', `end of input while asking ${what}`);
-    this.journal({ t: 'input', seq, text: line });
+    this.journal({ t: 'input', seq, text: line, at: this.stamp('input', seq) });
     return line;
   }
 
@@ -275,6 +289,9 @@ export class Runner {
       at: { agent: frame.code.agent, playbook: frame.code.name, step: '--', line: frame.code.line, file: '' },
     };
     if (!tools) throw new PbRuntimeError('undefined-playbook', `the model called '${name}', which is not a playbook of this program, and no host tools are loaded`, m.callStack());
+    // An enforced procedure judges the call first; a rejected call never runs, and the model is told why.
+    const verdict = m.judgeModelTool(name, args, seq);
+    if (verdict && !verdict.ok) throw new ToolCallRejected(name, verdict.violation.message, verdict.expected, verdict.hints);
     return this.toolCall(effect);
   }
 
@@ -449,21 +466,30 @@ export class Runner {
   /** A host tool call: the recorded result on replay, else journaled start, call, journaled result. */
   private async toolCall(effect: ToolEffect): Promise<Value> {
     const m = this.machine;
-    if (this.replay.toolsDone.has(effect.seq)) return this.replay.toolsDone.get(effect.seq) ?? null;
+    if (this.replay.toolsDone.has(effect.seq)) {
+      const result = this.replay.toolsDone.get(effect.seq) ?? null;
+      this.stamp('tool-done', effect.seq);
+      m.planToolDone(effect.seq, result);
+      return result;
+    }
     if (this.options.replayOnly) throw new ReplayEnd(effect);
     const tools = this.options.tools;
     if (!tools) throw m.fail('undefined-playbook', `'${effect.name}' is not a playbook of this program and no host tools are loaded (pb run --tools MODULE)`);
+    const startedAt = this.stamp('tool-start', effect.seq);
     if (!this.replay.toolsStarted.has(effect.seq)) {
-      this.journal({ t: 'tool-start', seq: effect.seq, callId: effect.callId, name: effect.name, args: effect.args, kwargs: effect.kwargs });
+      this.journal({ t: 'tool-start', seq: effect.seq, callId: effect.callId, name: effect.name, args: effect.args, kwargs: effect.kwargs, at: startedAt });
     }
     let result: Value;
     try {
       result = fromForeign(await tools.call(effect));
     } catch (err) {
       if (err instanceof ToolNotFound) throw m.fail('undefined-playbook', err.message);
-      throw m.fail('tool-error', `tool '${effect.name}' failed (call ${effect.callId}): ${(err as Error)?.message ?? String(err)}`);
+      const message = (err as Error)?.message ?? String(err);
+      m.planToolDone(effect.seq, undefined, message);
+      throw m.fail('tool-error', `tool '${effect.name}' failed (call ${effect.callId}): ${message}`);
     }
-    this.journal({ t: 'tool-done', seq: effect.seq, result });
+    this.journal({ t: 'tool-done', seq: effect.seq, result, at: this.stamp('tool-done', effect.seq) });
+    m.planToolDone(effect.seq, result);
     return result;
   }
 }

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCompilerCommands } from './compiler-commands.js';
 import { registerRunCommands } from './run-commands.js';
 import { registerLibraryCommands } from './library-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
 import { EXIT } from './exit-codes.js';
 
 const program = new Command();
@@ -17,6 +18,7 @@ program
 registerCompilerCommands(program);
 registerRunCommands(program);
 registerLibraryCommands(program);
+registerAuditCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -18,10 +18,11 @@ export type JournalRecord =
   | { t: 'resume'; at: string; fromSeq: number }
   /** Output lines, journaled just before they are written: [seq, text] pairs. */
   | { t: 'out'; lines: Array<[number, string]> }
-  | { t: 'input'; seq: number; text: string }
-  | { t: 'tool-start'; seq: number; callId: string; name: string; args: Value[]; kwargs: Record<string, Value> }
-  | { t: 'tool-done'; seq: number; result: Value }
-  | { t: 'model'; seq: number; reply: Value }
+  // `at` (ISO 8601, when the effect happened) sets the machine's clock again on replay.
+  | { t: 'input'; seq: number; text: string; at?: string }
+  | { t: 'tool-start'; seq: number; callId: string; name: string; args: Value[]; kwargs: Record<string, Value>; at?: string }
+  | { t: 'tool-done'; seq: number; result: Value; at?: string; error?: string }
+  | { t: 'model'; seq: number; reply: Value; at?: string }
   | { t: 'generate'; seq: number; result: Value }
   | { t: 'end'; status: 'finished' | 'halted' | 'failed'; final: boolean; message?: string; at: string };
 

@@ -6,6 +6,7 @@ import { verifyCode } from '../pbasm/verify.js';
 import type { CodeObject, Program, Value } from '../pbasm/program.js';
 import { Machine, type Frame, type MachineStatus } from '../machine.js';
 import { LoopIter, PlaybookRef, type RuntimeValue } from '../values.js';
+import type { PlanExecution } from '../plan.js';
 
 export const SNAPSHOT_FORMAT: EnvelopeKind = { magic: 'PBSN', label: 'snapshot', version: 1, minReadable: 1 };
 
@@ -57,6 +58,8 @@ export interface FrameState {
   trigger?: string;
   /** Arguments of a generated playbook's call (for deviation handling). */
   args?: Encoded[];
+  /** Index of the call's plan in MachineState.plans (enforced procedures). */
+  plan?: number;
   /** Model context of the frame (vm/model/context.ts). */
   log?: string[];
   folded?: number;
@@ -82,6 +85,9 @@ export interface MachineState {
   /** Code objects linked at run time (generated playbooks). */
   linked: CodeObject[];
   generatedSteps?: number;
+  /** Plans of enforced procedures (vm/plan.ts) and the effect clock their timestamps come from. */
+  plans?: PlanExecution[];
+  clock?: string;
 }
 
 export function captureMachine(m: Machine): MachineState {
@@ -99,6 +105,7 @@ export function captureMachine(m: Machine): MachineState {
       discard: f.discard,
       ...(f.trigger ? { trigger: f.trigger } : {}),
       ...(f.args ? { args: f.args.map(enc) } : {}),
+      ...(f.plan !== undefined ? { plan: f.plan } : {}),
       ...(f.log ? { log: f.log } : {}),
       ...(f.folded ? { folded: f.folded } : {}),
       ...(f.summary ? { summary: f.summary } : {}),
@@ -118,6 +125,8 @@ export function captureMachine(m: Machine): MachineState {
     effectPc: internals.effectPc,
     linked: m.linked,
     generatedSteps: m.generatedSteps,
+    plans: m.plans,
+    clock: m.clock,
   };
 }
 
@@ -136,6 +145,10 @@ export function restoreMachine(program: Program, s: MachineState, options: { max
     if (frame.locals.length !== code.locals.length) throw new FormatError(`snapshot frame ${f.agent}.${f.name} has ${frame.locals.length} locals, the code has ${code.locals.length}`);
     if (f.trigger) frame.trigger = f.trigger;
     if (Array.isArray(f.args)) frame.args = f.args.map((a) => dec(a) as RuntimeValue);
+    if (f.plan !== undefined) {
+      if (!code.plan || !Number.isInteger(f.plan) || f.plan < 0 || f.plan >= (s.plans?.length ?? 0)) throw new FormatError(`snapshot frame ${f.agent}.${f.name} refers to a missing plan`);
+      frame.plan = f.plan;
+    }
     if (Array.isArray(f.log)) frame.log = f.log.filter((e): e is string => typeof e === 'string');
     if (typeof f.folded === 'number') frame.folded = f.folded;
     if (typeof f.summary === 'string') frame.summary = f.summary;
@@ -154,6 +167,8 @@ export function restoreMachine(program: Program, s: MachineState, options: { max
   m.stateDirty = s.stateDirty;
   m.result = s.result;
   m.generatedSteps = typeof s.generatedSteps === 'number' ? s.generatedSteps : 0;
+  if (Array.isArray(s.plans)) m.plans.push(...s.plans);
+  if (typeof s.clock === 'string') m.clock = s.clock;
   const internals = m as unknown as { pending: string; effectPc: number };
   internals.pending = s.pending;
   internals.effectPc = s.effectPc;

@@ -5,7 +5,8 @@
 import type { NLEffect } from '../runner.js';
 import type { Frame, Machine } from '../machine.js';
 import type { AgentInfo, CodeObject, NLInfo, Value } from '../pbasm/program.js';
-import { PbRuntimeError, PlaybookCallFailed } from '../errors.js';
+import { PbRuntimeError, PlaybookCallFailed, ToolCallRejected } from '../errors.js';
+import { describeContract } from '../plan.js';
 import { toPlain } from '../values.js';
 import { appendLog, clipText, DEFAULT_CONTEXT, describeValue, renderContext, type ContextOptions } from './context.js';
 import { ALL_TOOLS, callableListing, forcedTool, systemBlocks, TOOLS_WITH_GENERATE } from './prompt.js';
@@ -130,12 +131,23 @@ export class NLDriver {
 
   private async converse(frame: Frame, infos: NLInfo[], kind: string, step: string): Promise<Outcome> {
     const forced = forcedTool(kind as NLInfo['kind']);
-    const userText = `${renderContext(this.machine, frame, this.options.context)}\n\n${this.instruction(frame, infos, kind)}`;
+    // A step of an enforced procedure: the model is told its contract, and finishing is checked.
+    const planned = this.machine.planStepOf(frame);
+    const contract = planned ? `\n\n${describeContract(planned.spec, planned.k)}` : '';
+    const userText = `${renderContext(this.machine, frame, this.options.context)}\n\n${this.instruction(frame, infos, kind)}${contract}`;
     const request = this.base(frame, forced, userText);
     const site = this.site(frame, step, infos.length > 1 ? 'fused-steps' : kind);
     const actions: string[] = [];
     let said = false;
     for (let turn = 0; turn < this.options.maxTurns; turn++) {
+      if (planned) {
+        const over = this.machine.planIteration(frame);
+        if (over) {
+          this.machine.planClose(frame, 'failed', [over.message], 'max-iterations');
+          actions.push(`stopped: ${over.message}`);
+          return { value: null, actions, runNested: false };
+        }
+      }
       const reply = await this.host.complete(request, site);
       const uses = reply.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
       const text = reply.content
@@ -159,13 +171,24 @@ export class NLDriver {
           actions.push(`said ${JSON.stringify(clipText(text, 120))}`);
           return { value: null, actions };
         }
-        return { value: text || null, actions, runNested: false };
+        const outcome: Outcome = { value: text || null, actions, runNested: false };
+        if (!planned) return outcome;
+        const repair = this.checkFinish(frame, outcome.value);
+        if (!repair) return outcome;
+        request.messages.push({ role: 'assistant', content: reply.content as ContentBlock[] });
+        request.messages.push({ role: 'user', content: [{ type: 'text', text: repair }] });
+        continue;
       }
       request.messages.push({ role: 'assistant', content: reply.content as ContentBlock[] });
       const results: ToolResultBlock[] = [];
       let finished: Outcome | undefined;
       for (const use of uses) {
-        const r = await this.act(frame, use, actions);
+        let r = await this.act(frame, use, actions);
+        if (r.finish && planned && !r.skipped) {
+          // Finishing a contracted step: it must be complete; one repair turn if it is not.
+          const repair = this.checkFinish(frame, r.finish.value);
+          if (repair) r = { content: repair, error: true };
+        }
         if (r.said) said = true;
         results.push({ type: 'tool_result', tool_use_id: use.id, content: r.content, ...(r.error ? { is_error: true } : {}) });
         if (r.finish) finished = { value: r.finish.value, actions, runNested: r.finish.runNested };
@@ -174,6 +197,31 @@ export class NLDriver {
       request.messages.push({ role: 'user', content: results });
     }
     throw new PbRuntimeError('model-error', `the model did not finish step ${step} within ${this.options.maxTurns} turns`, this.machine.callStack());
+  }
+
+  /**
+   * The model finished a contracted step: records its result and closes the step when it is
+   * complete. Otherwise returns what is missing, with the hints, for one repair turn; after
+   * that the step fails.
+   */
+  private checkFinish(frame: Frame, result: Value): string | undefined {
+    const m = this.machine;
+    const at = m.planStepOf(frame);
+    if (!at) return undefined;
+    if (result !== null && result !== undefined && result !== '') m.planSetResult(frame, result);
+    const problems = m.planStepProblems(frame);
+    if (problems.length === 0) {
+      m.planClose(frame, 'completed', []);
+      return undefined;
+    }
+    const ex = at.plan.steps[at.k]!;
+    if (ex.repairs >= 1) {
+      m.planClose(frame, 'failed', problems);
+      return undefined;
+    }
+    ex.repairs++;
+    const hints = at.spec.steps[at.k]!.hints.map((h) => `\nHint: ${h}`).join('');
+    return `Step '${ex.id}' is not complete: ${problems.join('; ')}.${hints}\nFix this now (call the missing tools, then finish_step with the result)${at.spec.steps[at.k]!.required ? '' : ', or call skip_step if the step does not apply'}. This is the only retry.`;
   }
 
   /** Tool results for a reply that must be answered again: every tool use gets an error result. */
@@ -205,7 +253,7 @@ export class NLDriver {
     frame: Frame,
     use: ToolUseBlock,
     actions: string[],
-  ): Promise<{ content: string; error?: boolean; said?: boolean; finish?: { value: Value; runNested?: boolean } }> {
+  ): Promise<{ content: string; error?: boolean; said?: boolean; skipped?: boolean; finish?: { value: Value; runNested?: boolean } }> {
     const input = (use.input && typeof use.input === 'object' ? use.input : {}) as Record<string, unknown>;
     const str = (k: string) => (typeof input[k] === 'string' ? (input[k] as string) : undefined);
     switch (use.name) {
@@ -239,6 +287,11 @@ export class NLDriver {
         try {
           result = await this.host.call(frame, name, args);
         } catch (err) {
+          if (err instanceof ToolCallRejected) {
+            // Structured, so the model can recover: why, and what this step expects.
+            actions.push(`call to ${name} rejected`);
+            return { content: JSON.stringify({ rejected: err.tool, reason: err.reason, expected_tools: err.expectedTools, hints: err.hints }), error: true };
+          }
           if (!(err instanceof PlaybookCallFailed)) throw err;
           actions.push(`called ${name} -> failed`);
           return { content: `${err.message}. Its effects so far stand; choose another way to finish the step.`, error: true };
@@ -258,6 +311,15 @@ export class NLDriver {
         const name = await this.host.generate(frame, goal, str('name') ?? null, frame.code.steps[frame.code.stepOf[frame.pc - 1] ?? -1]?.id ?? '--');
         actions.push(`generated playbook ${name} for ${JSON.stringify(clipText(goal, 80))}`);
         return { content: `linked as ${name}; call it with call_playbook` };
+      }
+      case 'skip_step': {
+        const at = this.machine.planStepOf(frame);
+        const reason = str('reason') ?? '';
+        if (!at) return { content: 'skip_step applies only to optional steps of an enforced procedure; this is not one', error: true };
+        if (at.spec.steps[at.k]!.required) return { content: `step '${at.plan.steps[at.k]!.id}' is required; it cannot be skipped`, error: true };
+        this.machine.planClose(frame, 'skipped', reason ? [`skipped: ${reason}`] : []);
+        actions.push(`skipped the step${reason ? `: ${clipText(reason, 80)}` : ''}`);
+        return { content: 'skipped', skipped: true, finish: { value: null } };
       }
       case 'finish_step':
         return { content: 'ok', finish: { value: 'result' in input ? (toPlain(input.result as Value) as Value) : null } };

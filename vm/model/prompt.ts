@@ -34,6 +34,11 @@ const TOOLS: Record<string, ModelTool> = {
     description: 'End the step, optionally with a result.',
     input_schema: obj({ result: {} }, []),
   },
+  skip_step: {
+    name: 'skip_step',
+    description: 'Skip an optional step of an enforced procedure that does not apply, with the reason.',
+    input_schema: obj({ reason: { type: 'string' } }, ['reason']),
+  },
   finish_block: {
     name: 'finish_block',
     description: 'End the step and say whether its nested steps should run now.',

@@ -53,6 +53,9 @@ export const enum Op {
   NL_STEP,
   NL_VALUE,
   NL_COND,
+  PLAN_BEGIN,
+  PLAN_END,
+  PLAN_CHECK,
 }
 
 /** What an operand means; drives both the encoder's checks and the disassembler's rendering. */
@@ -66,7 +69,8 @@ export type OperandKind =
   | 'call' // index into the code object's call-site table
   | 'native' // index into the native-function table (stdlib/natives)
   | 'nl' // index into the code object's natural-language table
-  | 'step'; // index into the code object's step table
+  | 'step' // index into the code object's step table
+  | 'plan'; // index into the code object's plan steps
 
 export interface OpInfo {
   readonly name: string;
@@ -129,6 +133,9 @@ export const OPCODES: Readonly<Record<Op, OpInfo>> = Object.freeze({
   [Op.NL_STEP]: info('NL_STEP', ['nl'], 0, 0, 'have the model perform a natural-language step'),
   [Op.NL_VALUE]: info('NL_VALUE', ['nl'], 0, 1, 'have the model compute a value'),
   [Op.NL_COND]: info('NL_COND', ['nl'], 0, 1, 'have the model decide a condition (boolean)'),
+  [Op.PLAN_BEGIN]: info('PLAN_BEGIN', ['plan', 'target'], 0, 0, 'start a plan step (sequence check); jump past it when it already completed'),
+  [Op.PLAN_END]: info('PLAN_END', ['plan'], 0, 0, 'close a plan step: completed, skipped or failed (validation)'),
+  [Op.PLAN_CHECK]: info('PLAN_CHECK', [], 0, 0, 'before a return: every required plan step must have completed'),
 });
 
 export const OPCODE_COUNT = Object.keys(OPCODES).length;

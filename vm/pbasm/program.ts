@@ -54,7 +54,8 @@ export type StepKind =
   | 'continue'
   | 'nl'
   | 'react'
-  | 'trigger';
+  | 'trigger'
+  | 'predicate';
 
 export interface StepInfo {
   /** Playbooks AI numbering: 01, 01.02, ... ; triggers are T1, T2, ... */
@@ -125,6 +126,41 @@ export interface CodeObject {
   line: number;
   /** For 'code' playbooks: index into the agent's code blocks. */
   block?: number;
+  /** An enforced procedure: step tool contracts, sequence and validation (see vm/plan.ts). */
+  plan?: PlanSpec;
+}
+
+/** Playbook-level rules of an enforced procedure (Locus's Playbook fields). */
+export interface PlanSpec {
+  /** Plan steps must complete in order (default true). */
+  strictSequence: boolean;
+  /** Tools outside the current step's contract may be called (default false). */
+  allowExtraTools: boolean;
+  /** Model turns the plan's steps may use in all. */
+  maxIterations: number;
+  steps: PlanStepSpec[];
+}
+
+/** One step's tool contract (Locus's PlaybookStep fields, plus a predicate). */
+export interface PlanStepSpec {
+  /** The plan's name for the step (Locus's step id); defaults to the step id, e.g. "02". */
+  id: string;
+  /** Index into the code object's step table (the top-level step it wraps). */
+  step: number;
+  description: string;
+  expectedTools: string[];
+  hints: string[];
+  required: boolean;
+  maxToolCalls: number | null;
+  timeoutSeconds: number | null;
+  /** Validation: at least this many accepted tool calls. */
+  minToolCalls: number;
+  /** Validation: words the step's result must contain (case-insensitive). */
+  requiredResultKeywords: string[];
+  /** Validation: an expression over `result`, compiled to a code object with one parameter. */
+  predicate?: CodeObject;
+  predicateText?: string;
+  metadata: Record<string, Value>;
 }
 
 export interface CodeBlock {

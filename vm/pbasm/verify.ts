@@ -77,6 +77,10 @@ function verifyTables(co: Record<string, unknown>, fileCount: number): string | 
     if (n.step < -1 || n.step >= steps.length) return 'natural-language entry refers to a missing step';
     if (n.target !== undefined && !isStr(n.target)) return 'malformed natural-language target';
   }
+  if (co.plan !== undefined) {
+    const problem = verifyPlan(co.plan, steps.length, fileCount);
+    if (problem) return `plan: ${problem}`;
+  }
   for (const t of co.triggers as unknown[]) {
     if (!isObj(t) || !isStr(t.id) || !isStr(t.kind) || !TRIGGER_KINDS.has(t.kind) || !isStr(t.text) || !isInt(t.line) || !isInt(t.file)) return 'malformed trigger';
     if (t.cond !== undefined) {
@@ -136,8 +140,31 @@ function checkOperand(kind: OperandKind, v: number | undefined, co: CodeObject):
     native: NATIVE_COUNT,
     nl: co.nl.length,
     step: co.steps.length,
+    plan: co.plan?.steps.length ?? 0,
   };
   if (v >= limit[kind]) return `${kind} operand ${v} out of range`;
   if ((kind === 'name' || kind === 'key') && typeof co.consts[v] !== 'string') return `${kind} operand ${v} is not a string constant`;
+  return undefined;
+}
+
+function verifyPlan(plan: unknown, stepCount: number, fileCount: number): string | undefined {
+  if (!isObj(plan) || typeof plan.strictSequence !== 'boolean' || typeof plan.allowExtraTools !== 'boolean' || !isInt(plan.maxIterations) || plan.maxIterations < 0 || !Array.isArray(plan.steps)) {
+    return 'malformed plan';
+  }
+  const ids = new Set<string>();
+  for (const s of plan.steps as unknown[]) {
+    if (!isObj(s) || !isStr(s.id) || !isInt(s.step) || s.step < 0 || s.step >= stepCount || !isStr(s.description)) return 'malformed plan step';
+    if (!isStrArr(s.expectedTools) || !isStrArr(s.hints) || typeof s.required !== 'boolean' || !isStrArr(s.requiredResultKeywords) || !isObj(s.metadata)) return `plan step ${s.id}: malformed contract`;
+    if (!(s.maxToolCalls === null || (isInt(s.maxToolCalls) && s.maxToolCalls >= 0))) return `plan step ${s.id}: bad max_tool_calls`;
+    if (!(s.timeoutSeconds === null || (typeof s.timeoutSeconds === 'number' && s.timeoutSeconds > 0))) return `plan step ${s.id}: bad timeout_seconds`;
+    if (!isInt(s.minToolCalls) || s.minToolCalls < 0) return `plan step ${s.id}: bad min_tool_calls`;
+    if (ids.has(s.id)) return `duplicate plan step id '${s.id}'`;
+    ids.add(s.id);
+    if (s.predicate !== undefined) {
+      const problem = verifyCode(s.predicate, fileCount);
+      if (problem) return `plan step ${s.id} predicate: ${problem}`;
+      if ((s.predicate as CodeObject).params.length !== 1) return `plan step ${s.id} predicate: must take one parameter`;
+    }
+  }
   return undefined;
 }

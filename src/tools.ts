@@ -86,13 +86,70 @@ export class ModuleToolHost implements ToolHost {
     return [...this.tools.keys()];
   }
 
+  /** `Name(param, other)` for each tool, for the model's listing. */
+  signatures(): string[] {
+    return [...this.tools].map(([name, fn]) => `${name}(${(parameterNames(fn) ?? ['...']).join(', ')})`);
+  }
+
   async call(effect: ToolEffect): Promise<unknown> {
     const fns = effect.block ? await this.block(effect.block.agent, effect.block.index) : this.tools;
     const fn = fns.get(effect.name);
     if (!fn) throw new ToolNotFound(`'${effect.name}' is not a playbook of this program or a loaded host tool`);
     const ctx: ToolCallContext = { callId: effect.callId, runId: this.runId, seq: effect.seq, name: effect.name };
-    const args: unknown[] = [...effect.args];
-    if (Object.keys(effect.kwargs).length > 0) args.push(effect.kwargs);
-    return current.run(ctx, () => fn.apply(ctx, args));
+    return current.run(ctx, () => fn.apply(ctx, toolArguments(fn, effect.args, effect.kwargs)));
   }
+}
+
+/**
+ * Keyword arguments (the model always calls with them) go to the parameters of the same
+ * names, in order; when a key names no parameter, they are passed as one trailing object.
+ */
+export function toolArguments(fn: ToolFn, args: readonly unknown[], kwargs: Record<string, unknown>): unknown[] {
+  const keys = Object.keys(kwargs);
+  if (keys.length === 0) return [...args];
+  const names = parameterNames(fn);
+  if (!names || !keys.every((k) => names.indexOf(k) >= args.length)) return [...args, kwargs];
+  const out: unknown[] = [...args];
+  const last = Math.max(...keys.map((k) => names.indexOf(k)));
+  for (let i = args.length; i <= last; i++) out.push(kwargs[names[i]!]);
+  return out;
+}
+
+/** A function's parameter names from its source text; undefined when they cannot be read (destructuring, natives). */
+export function parameterNames(fn: ToolFn): string[] | undefined {
+  const text = Function.prototype.toString.call(fn);
+  const open = text.indexOf('(');
+  const arrow = /^(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(text);
+  if (arrow) return [arrow[1]!];
+  if (open < 0) return undefined;
+  let depth = 0;
+  let end = -1;
+  for (let i = open; i < text.length; i++) {
+    const c = text[i];
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') {
+      depth--;
+      if (depth === 0) {
+        end = i;
+        break;
+      }
+    }
+  }
+  if (end < 0) return undefined;
+  const inner = text.slice(open + 1, end).trim();
+  if (!inner) return [];
+  const parts: string[] = [];
+  let cur = '';
+  depth = 0;
+  for (const c of inner) {
+    if (c === '(' || c === '[' || c === '{') depth++;
+    if (c === ')' || c === ']' || c === '}') depth--;
+    if (c === ',' && depth === 0) {
+      parts.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  parts.push(cur);
+  const names = parts.map((p) => p.replace(/\/\*.*?\*\//g, '').split('=')[0]!.trim().replace(/^\.\.\./, ''));
+  return names.every((n) => /^[A-Za-z_$][\w$]*$/.test(n)) ? names : undefined;
 }

@@ -75,6 +75,8 @@ export interface LinkerHost {
   endOfReplay(): never;
   journal(record: JournalRecord): void;
   toolNames(): string[];
+  /** The same tools as `Name(param, ...)` where known, for the model. */
+  toolSignatures(): string[];
   /** Model access for the generator; undefined when no model is configured. */
   model(): { model: string; complete(request: ModelRequest, site: CallSite): Promise<ModelReply> } | undefined;
   /** Runs model work during which no snapshot may be taken. */
@@ -198,7 +200,7 @@ export class Linker {
       agent,
       parent,
       callable: [...own.map((p) => p.name), ...tools],
-      listing: callableListing(m.program.agents.filter((a) => a.name === agent), agent, tools),
+      listing: callableListing(m.program.agents.filter((a) => a.name === agent), agent, this.host.toolSignatures()),
       taken,
       mayGenerate,
       step: at.step,

@@ -166,8 +166,8 @@ export function checkTool(plan: PlanExecution, spec: PlanSpec, tool: string, arg
   if (step < 0 && owner >= 0) {
     const ahead = k >= 0 ? owner > k : true;
     if (plan.strictSequence && ahead) {
-      const from = current ? ` during step '${current.id}'` : '';
-      return reject(k, 'out-of-sequence', `'${tool}' belongs to step '${spec.steps[owner]!.id}', which may not start before the steps ahead of it complete${from} (strict_sequence)`);
+      const now = current ? `while step '${current.id}' is in progress` : 'before the steps ahead of it complete';
+      return reject(k, 'out-of-sequence', `'${tool}' belongs to step '${spec.steps[owner]!.id}', which strict_sequence does not let start ${now}`);
     }
     if (!plan.strictSequence) step = owner;
   }

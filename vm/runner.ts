@@ -32,6 +32,8 @@ export interface ToolHost {
   call(effect: ToolEffect): Promise<unknown>;
   /** Tool names the model may call (listed in its prompt). */
   names?(): string[];
+  /** The same tools as `Name(param, ...)`, for the model's listing. */
+  signatures?(): string[];
 }
 
 /** The model configuration a runner uses for natural-language work. */
@@ -173,6 +175,7 @@ export class Runner {
         },
         journal: (record) => this.journal(record),
         toolNames: () => options.tools?.names?.() ?? [],
+        toolSignatures: () => options.tools?.signatures?.() ?? options.tools?.names?.() ?? [],
         model: () => (options.model ? { model: options.model.model.id, complete: (r, site) => this.complete(r, site) } : undefined),
         busy: async (work) => {
           this.nlDepth++;
@@ -211,7 +214,7 @@ export class Runner {
         return this.linker.generate(this.machine.nextSeq(), frame, goal, name, at, (code, message) => new PbRuntimeError(code, message, this.machine.callStack()));
       },
       complete: (request, site) => this.complete(request, site),
-      toolNames: () => this.options.tools?.names?.() ?? [],
+      toolNames: () => this.options.tools?.signatures?.() ?? this.options.tools?.names?.() ?? [],
     };
   }
 
@@ -288,7 +291,10 @@ export class Runner {
       ...(block ? { block } : {}),
       at: { agent: frame.code.agent, playbook: frame.code.name, step: '--', line: frame.code.line, file: '' },
     };
-    if (!tools) throw new PbRuntimeError('undefined-playbook', `the model called '${name}', which is not a playbook of this program, and no host tools are loaded`, m.callStack());
+    // (A replay needs no tools: the journal has the results.)
+    if (!tools && !this.options.replayOnly && !this.replay.toolsDone.has(seq)) {
+      throw new PbRuntimeError('undefined-playbook', `the model called '${name}', which is not a playbook of this program, and no host tools are loaded`, m.callStack());
+    }
     // An enforced procedure judges the call first; a rejected call never runs, and the model is told why.
     const verdict = m.judgeModelTool(name, args, seq);
     if (verdict && !verdict.ok) throw new ToolCallRejected(name, verdict.violation.message, verdict.expected, verdict.hints);

@@ -131,9 +131,71 @@ async function recordOncall(): Promise<void> {
   }
 }
 
+export const REFUND_PB = 'examples/refund-flow.pb';
+export const REFUND_YAML = 'examples/refund-flow.yaml';
+export const REFUND_TOOLS = 'examples/refund-tools.ts';
+export const REFUND_REPLAY = 'examples/refund-flow.replay.json';
+export const REFUND_INPUT = 'examples/refund-flow.input';
+
+/**
+ * The model for the refund example: it follows the procedure, except that it first tries to
+ * issue the refund while the order is still being verified; the plan rejects that call and
+ * the model recovers. The same replies serve refund-flow.pb and refund-flow.yaml.
+ */
+export function refundResponder(req: RecordedRequest): Reply {
+  const body = req.body as { tool_choice?: { type: string; name?: string }; messages: Array<{ role: string; content: Array<{ type: string; text?: string; content?: string }> }> };
+  const first = body.messages[0]!.content.map((b) => b.text ?? '').join('\n');
+  const turn = body.messages.filter((m) => m.role === 'assistant').length;
+  const lastResult = () => body.messages[body.messages.length - 1]!.content.find((b) => b.type === 'tool_result')?.content ?? '';
+  const step = /Perform step (\d+):/.exec(first)?.[1];
+  const finish: Reply = { toolUse: { name: 'finish_step', input: {} } };
+  switch (step) {
+    case '01':
+      if (turn === 0) return { toolUse: { name: 'ask_user', input: { question: 'Which order is this about, and why would you like a refund?' } } };
+      return {
+        toolUses: [
+          { name: 'set_variable', input: { name: '$order_id', value: 'A-1001' } },
+          { name: 'set_variable', input: { name: '$reason', value: 'the blender arrived broken' } },
+          { name: 'finish_step', input: {} },
+        ],
+      };
+    case '02':
+      // Skips ahead: the plan rejects the refund here, with the step's contract.
+      if (turn === 0) return { toolUse: { name: 'call_playbook', input: { name: 'IssueRefund', args: { order_id: 'A-1001', amount: 129 } } } };
+      if (turn === 1) return { toolUse: { name: 'call_playbook', input: { name: 'LookupOrder', args: { order_id: 'A-1001' } } } };
+      return finish;
+    case '03':
+      return turn === 0 ? { toolUse: { name: 'call_playbook', input: { name: 'CheckRefundPolicy', args: { order_id: 'A-1001' } } } } : finish;
+    case '04':
+      if (turn === 0) return { toolUse: { name: 'call_playbook', input: { name: 'IssueRefund', args: { order_id: 'A-1001', amount: 129 } } } };
+      return { toolUses: [{ name: 'say', input: { message: `Your refund of $129 for order A-1001 is on its way (${/RF-A-1001/.test(lastResult()) ? 'RF-A-1001' : 'pending'}).` } }, { name: 'finish_step', input: {} }] };
+    case '05':
+      if (turn === 0) return { toolUse: { name: 'call_playbook', input: { name: 'SendEmail', args: { to: 'dana@example.com', subject: 'Your refund RF-A-1001', body: 'We refunded $129 for order A-1001.' } } } };
+      return finish;
+    default:
+      return { text: 'ok' };
+  }
+}
+
+async function recordRefund(): Promise<void> {
+  const server = await startFakeAnthropic({ responder: refundResponder });
+  try {
+    const program = compileSource(readFileSync(join(repo, REFUND_PB), 'utf8'), REFUND_PB).program!;
+    const model = new RecordingModel(new AnthropicModel({ apiKey: 'test', baseURL: server.url, maxRetries: 0 }), join(repo, REFUND_REPLAY));
+    const lines: string[] = [];
+    const input = readFileSync(join(repo, REFUND_INPUT), 'utf8').split('\n').filter(Boolean);
+    const result = await runProgram(program, { io: { writeLines: (l) => lines.push(...l), readLine: async () => input.shift() ?? null }, model: { model }, tools: join(repo, REFUND_TOOLS) });
+    process.stdout.write(`${lines.join('\n')}\n`);
+    process.stderr.write(`${result.outcome.status}${result.outcome.status === 'failed' ? ` (${result.outcome.error.message})` : ''}; ${server.messageRequests().length} model calls recorded in ${REFUND_REPLAY}\n`);
+  } finally {
+    await server.close();
+  }
+}
+
 async function main(): Promise<void> {
   await recordTriage();
   await recordOncall();
+  await recordRefund();
 }
 
 async function recordTriage(): Promise<void> {

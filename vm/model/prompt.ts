@@ -129,7 +129,7 @@ export function callableListing(agents: readonly AgentInfo[], agent: string, too
       lines.push(`- ${name}${about}`);
     }
   }
-  for (const t of tools) lines.push(`- ${t}(...) — host tool`);
+  for (const t of tools) lines.push(`- ${t.includes('(') ? t : `${t}(...)`} — host tool`);
   return lines.length ? `# Callable playbooks and tools\n${lines.join('\n')}` : '';
 }
 

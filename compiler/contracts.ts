@@ -56,9 +56,9 @@ export function parseContract(lines: ContractLine[], report: Reporter, stepPos: 
         break;
       case 'expected_tools': {
         const names = listOf(l.value);
-        const wrong = names.find((n) => !IDENT.test(n));
-        if (wrong !== undefined) bad(`${JSON.stringify(wrong)} is not a tool name`);
-        else c.expectedTools = [...new Set(names)];
+        for (const wrong of names.filter((n) => !IDENT.test(n))) bad(`${JSON.stringify(wrong)} is not a tool name`);
+        // The valid names still count, so one typo does not cascade into call errors.
+        c.expectedTools = [...new Set(names.filter((n) => IDENT.test(n)))];
         break;
       }
       case 'hints':

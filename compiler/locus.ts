@@ -46,7 +46,7 @@ export function compileLocus(text: string, path: string, options: CompileOptions
 
   for (const e of doc.errors) {
     const p = e.linePos?.[0];
-    error({ line: p?.line ?? 1, col: p?.col ?? 1, length: 1 }, '', `not valid YAML/JSON: ${e.message.split('\n')[0]}`);
+    error({ line: p?.line ?? 1, col: p?.col ?? 1, length: 1 }, '', `not valid YAML/JSON: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   if (diagnostics.length) return fail();
   const root = doc.contents;
@@ -176,7 +176,8 @@ class FieldReader {
       const path = where ? `${where}.${key}` : key;
       if (!known.includes(key)) {
         const close = known.find((k) => similar(k, key));
-        this.error(this.at(keyNode), path, `unknown field${close ? ` (did you mean '${close}'?)` : ''}; a ${where ? 'step' : 'Locus playbook'} has ${known.join(', ')}`);
+        const owner = !where ? 'a Locus playbook' : where.endsWith('.validation') ? 'validation' : 'a step';
+        this.error(this.at(keyNode), path, `unknown field${close ? ` (did you mean '${close}'?)` : ''}; ${owner} has ${known.join(', ')}`);
         continue;
       }
       out[key] = (pair.value ?? undefined) as Node | undefined;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EXAMPLE, EXAMPLE_INPUT, ONCALL, ONCALL_REPLAY, oncallResponder, REPLAY, triageResponder } from './support/record-example.js';
+import { EXAMPLE, EXAMPLE_INPUT, ONCALL, ONCALL_REPLAY, oncallResponder, REFUND_INPUT, REFUND_PB, REFUND_REPLAY, REFUND_TOOLS, REFUND_YAML, REPLAY, triageResponder } from './support/record-example.js';
 import { startFakeAnthropic } from './support/fake-anthropic.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -169,5 +169,42 @@ describe('the GeneratePlaybook example: generate, run, store, reuse', () => {
       await server.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the enforced refund flow, in .pb and in Locus YAML', () => {
+  /** The audit without what differs between runs: times, run ids (also inside call ids) and the state dir. */
+  const normalized = (json: string, runId: string) =>
+    JSON.stringify(JSON.parse(json.split(runId).join('<run>')), (k, v) => (k === 'dir' ? '<dir>' : typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) ? '<time>' : v), 2);
+
+  it.each([REFUND_PB, REFUND_YAML])('%s runs offline from the replay file; stdout and pb audit --json match the goldens', async (file) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbvm-refund-'));
+    try {
+      const state = join(dir, 'state');
+      const r = spawnSync('node', [cli, 'run', file, '--tools', REFUND_TOOLS, '--replay', REFUND_REPLAY, '--state', state], { cwd: root, input: readFileSync(join(root, REFUND_INPUT)), env: offlineEnv(), encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      await expect(r.stdout).toMatchFileSnapshot('./golden/examples/refund-flow.stdout');
+      const audit = spawnSync('node', [cli, 'audit', state, '--json'], { cwd: root, env: offlineEnv(), encoding: 'utf8' });
+      expect(audit.status, audit.stderr).toBe(0);
+      const report = JSON.parse(audit.stdout) as { runId: string; plans: Array<{ status: string; steps: Array<{ id: string; status: string }> }> };
+      expect(report.plans.map((p) => p.status)).toEqual(['completed']);
+      expect(report.plans[0]!.steps.map((s) => `${s.id}:${s.status}`)).toEqual(['collect_request:completed', 'verify_order:completed', 'check_eligibility:completed', 'issue_refund:completed', 'notify_customer:completed']);
+      await expect(normalized(audit.stdout, report.runId)).toMatchFileSnapshot('./golden/examples/refund-flow.audit.json');
+      const table = spawnSync('node', [cli, 'audit', state], { cwd: root, env: offlineEnv(), encoding: 'utf8' });
+      expect(table.stdout).toMatch(/^  2 {2}verify_order {7}completed .* IssueRefund#[0-9a-f]{8} rejected, LookupOrder#[0-9a-f]{8} ok$/m);
+      expect(table.stdout).toContain("violation (out-of-sequence): 'IssueRefund' belongs to step 'issue_refund', which strict_sequence does not let start while step 'verify_order' is in progress");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('both compile to the same PBAsm (the listings differ only in source paths and line numbers)', () => {
+    const listing = (file: string) =>
+      spawnSync('node', [cli, 'disasm', file], { cwd: root, env: offlineEnv(), encoding: 'utf8' })
+        .stdout.replace(/^; source .*$/m, '; source')
+        .replace(/\(line \d+\)/g, '(line)');
+    const pb = listing(REFUND_PB);
+    expect(pb).toContain('PLAN_BEGIN');
+    expect(listing(REFUND_YAML)).toBe(pb);
   });
 });

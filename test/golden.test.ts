@@ -1,13 +1,14 @@
-// Golden tests for the compiler. Every `.pb` file under test/golden/listing/ compiles
-// without errors and its PBAsm listing must match NAME.listing beside it; every `.pb` file
-// under test/golden/diagnostics/ has mistakes and its formatted diagnostics must match
-// NAME.diagnostics beside it. Regenerate with `npx vitest run -u test/golden.test.ts`, then
+// Golden tests for the compiler. Every `.pb` (or Locus `.yaml`/`.json`) file under
+// test/golden/listing/ compiles without errors and its PBAsm listing must match NAME.listing
+// beside it; every such file under test/golden/diagnostics/ has mistakes and its formatted
+// diagnostics must match NAME.diagnostics beside it. Regenerate with `npx vitest run -u test/golden.test.ts`, then
 // review the diff. Under CI=true vitest does not write missing goldens, so a missing one fails.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileSource } from '../compiler/compile.js';
+import { compileLocus, isLocusPath } from '../compiler/locus.js';
 import { formatDiagnostics } from '../compiler/diagnostics.js';
 import { disassemble } from '../compiler/disasm.js';
 import { nodeSourceHost } from '../src/source-host.js';
@@ -18,10 +19,12 @@ const LISTING_DIR = join(TEST_DIR, 'golden', 'listing');
 const DIAGNOSTICS_DIR = join(TEST_DIR, 'golden', 'diagnostics');
 const MIN_FILES = 30;
 
-/** The `.pb` programs of a golden folder, sorted (imported helpers use other extensions). */
+const PROGRAM = /\.(pb|ya?ml|json)$/;
+
+/** The programs of a golden folder, sorted (imported helpers live in imports/). */
 function programs(dir: string): string[] {
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.pb'))
+    .filter((f) => PROGRAM.test(f))
     .sort();
 }
 
@@ -31,7 +34,8 @@ function repoPath(abs: string): string {
 }
 
 function compileGolden(abs: string) {
-  return compileSource(readFileSync(abs, 'utf8'), repoPath(abs), { host: nodeSourceHost });
+  const text = readFileSync(abs, 'utf8');
+  return isLocusPath(abs) ? compileLocus(text, repoPath(abs)) : compileSource(text, repoPath(abs), { host: nodeSourceHost });
 }
 
 // nodeSourceHost reads and prints imports relative to the working directory; compile from
@@ -49,7 +53,7 @@ describe('golden listings', () => {
   });
 
   for (const file of listingFiles) {
-    const name = file.slice(0, -'.pb'.length);
+    const name = file.replace(PROGRAM, '');
     it(name, async () => {
       const result = compileGolden(join(LISTING_DIR, file));
       const errors = result.diagnostics.filter((d) => d.severity === 'error');
@@ -66,7 +70,7 @@ describe('golden diagnostics', () => {
   });
 
   for (const file of diagnosticFiles) {
-    const name = file.slice(0, -'.pb'.length);
+    const name = file.replace(PROGRAM, '');
     it(name, async () => {
       const result = compileGolden(join(DIAGNOSTICS_DIR, file));
       expect(result.diagnostics.length).toBeGreaterThan(0);

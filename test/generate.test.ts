@@ -233,7 +233,7 @@ describe('GeneratePlaybook: happy path', () => {
     expect(first.body.tools?.map((t) => t.name)).toEqual(['write_playbook']);
     expect(promptText(first)).toContain('Name the playbook Welcome.');
     expect(promptText(first)).toMatch(/Double\(\$?x\)/);
-    expect(promptText(first)).toContain('Shout(...)');
+    expect(promptText(first)).toContain('Shout(text) — host tool');
 
     // Linked into the caller's agent, marked generated; clashing names were made unique.
     expect(machine.linked.map((c) => [c.agent, c.name, c.metadata.generated])).toEqual([

@@ -134,6 +134,8 @@ export class NLDriver {
     // A step of an enforced procedure: the model is told its contract, and finishing is checked.
     const planned = this.machine.planStepOf(frame);
     const contract = planned ? `\n\n${describeContract(planned.spec, planned.k)}` : '';
+    // A step with nested steps ends at PLAN_END, after they ran; its finish_block is no completion.
+    const checked = planned && kind !== 'block';
     const userText = `${renderContext(this.machine, frame, this.options.context)}\n\n${this.instruction(frame, infos, kind)}${contract}`;
     const request = this.base(frame, forced, userText);
     const site = this.site(frame, step, infos.length > 1 ? 'fused-steps' : kind);
@@ -172,7 +174,7 @@ export class NLDriver {
           return { value: null, actions };
         }
         const outcome: Outcome = { value: text || null, actions, runNested: false };
-        if (!planned) return outcome;
+        if (!checked) return outcome;
         const repair = this.checkFinish(frame, outcome.value);
         if (!repair) return outcome;
         request.messages.push({ role: 'assistant', content: reply.content as ContentBlock[] });
@@ -184,7 +186,7 @@ export class NLDriver {
       let finished: Outcome | undefined;
       for (const use of uses) {
         let r = await this.act(frame, use, actions);
-        if (r.finish && planned && !r.skipped) {
+        if (r.finish && checked && !r.skipped) {
           // Finishing a contracted step: it must be complete; one repair turn if it is not.
           const repair = this.checkFinish(frame, r.finish.value);
           if (repair) r = { content: repair, error: true };

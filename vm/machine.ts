@@ -4,7 +4,7 @@
 // All mutable state lives in plain fields so that a snapshot can capture it exactly.
 import { Op } from './pbasm/opcodes.js';
 import type { CallSite, CodeObject, NLInfo, PlanSpec, Program, TriggerInfo, Value } from './pbasm/program.js';
-import { beginStep, checkTool, closeStep, countIteration, finishPlan, newPlan, stepProblems, toolDone, type PlanExecution, type ToolVerdict, type Violation, type ViolationKind } from './plan.js';
+import { abandonPlan, beginStep, checkTool, closeStep, countIteration, finishPlan, newPlan, stepProblems, toolDone, type PlanExecution, type ToolVerdict, type Violation, type ViolationKind } from './plan.js';
 import { NATIVES } from './pbasm/natives-table.js';
 import { NATIVE_IMPLS } from '../stdlib/natives.js';
 import type { Effect, EffectContext } from './effects.js';
@@ -762,8 +762,19 @@ export class Machine {
             );
           }
           case Op.PLAN_BEGIN: {
-            const r = beginStep(this.plans[f.plan!]!, f.code.plan!, code[pc + 1]!, this.clock);
-            if (typeof r === 'object') throw this.error('contract-violation', r.message);
+            const plan = this.plans[f.plan!]!;
+            const k = code[pc + 1]!;
+            f.pc = pc;
+            this.sp = sp;
+            if (this.completedEarly(f, k)) {
+              pc = code[pc + 2]!;
+              break;
+            }
+            const r = beginStep(plan, f.code.plan!, k, this.clock);
+            if (typeof r === 'object') {
+              abandonPlan(plan, this.clock);
+              throw this.error('contract-violation', r.message);
+            }
             pc = r === 'skip' ? code[pc + 2]! : pc + 3;
             break;
           }
@@ -891,8 +902,13 @@ export class Machine {
     // An enforced procedure judges the call before it runs; a rejected one never runs.
     const governing = this.planFrame();
     if (governing) {
-      const verdict = checkTool(this.plans[governing.plan!]!, governing.code.plan!, name, kwnames.length ? { args, kwargs } : args, this.seq + 1, 'code', this.clock);
-      if (!verdict.ok) throw this.error('contract-violation', `call to '${name}' rejected: ${verdict.violation.message}`);
+      const plan = this.plans[governing.plan!]!;
+      const verdict = checkTool(plan, governing.code.plan!, name, kwnames.length ? { args, kwargs } : args, this.seq + 1, 'code', this.clock);
+      if (!verdict.ok) {
+        // Code cannot recover from a rejection the way the model can: the procedure stops here.
+        abandonPlan(plan, this.clock);
+        throw this.error('contract-violation', `call to '${name}' rejected: ${verdict.violation.message}`);
+      }
     }
     const ctx = this.context(f);
     f.pc = returnPc;
@@ -1036,6 +1052,19 @@ export class Machine {
       const why = ex.violations[ex.violations.length - 1]?.message ?? 'it did not complete';
       throw new VMFault('step-failed', `required step '${ex.id}' of ${f.code.name} failed: ${why}`);
     }
+  }
+
+  /**
+   * Without strict_sequence, a step can be done before the machine reaches it (its tools ran
+   * for it during an earlier step). Then it completes now and is not run again.
+   */
+  private completedEarly(f: Frame, k: number): boolean {
+    const plan = this.plans[f.plan!]!;
+    const ex = plan.steps[k]!;
+    if (plan.strictSequence || ex.status !== 'in_progress' || !ex.toolCalls.some((c) => c.outcome === 'ok')) return false;
+    if (stepProblems(plan, f.code.plan!, k, this.clock, (code, result) => this.predicate(code, result)).length) return false;
+    closeStep(plan, k, 'completed', this.clock);
+    return true;
   }
 
   /** Runs a step's predicate on its result: true or false, or the error it raised. */

@@ -276,14 +276,24 @@ export function finishPlan(plan: PlanExecution, clock: string): Violation | unde
   return v;
 }
 
-/** Counts one model turn against max_iterations; returns the violation when over it. */
+/**
+ * Counts one model turn against max_iterations before it is taken; when none is left, returns
+ * the violation (not recorded here: the caller closes the step with it) and counts nothing.
+ */
 export function countIteration(plan: PlanExecution, clock: string): Violation | undefined {
+  if (plan.iterations >= plan.maxIterations) return { kind: 'max-iterations', message: `the plan used its ${plan.maxIterations} model turns (max_iterations)`, at: clock };
   plan.iterations++;
-  if (plan.iterations <= plan.maxIterations) return undefined;
-  const v: Violation = { kind: 'max-iterations', message: `the plan used its ${plan.maxIterations} model turns (max_iterations)`, at: clock };
-  const ex = plan.current >= 0 ? plan.steps[plan.current] : undefined;
-  (ex ? ex.violations : plan.violations).push(v);
-  return v;
+  return undefined;
+}
+
+/** The plan stops for good (a rejected call of code, a sequence violation): its open step fails with it. */
+export function abandonPlan(plan: PlanExecution, clock: string, violation?: Violation): void {
+  const k = plan.current;
+  if (k >= 0 && plan.steps[k]!.status === 'in_progress') closeStep(plan, k, 'failed', clock);
+  if (violation && k >= 0 && !plan.steps[k]!.violations.includes(violation)) plan.steps[k]!.violations.push(violation);
+  plan.status = 'failed';
+  plan.finishedAt = clock;
+  plan.current = -1;
 }
 
 /** The contract of step k in words, for the model's instruction. */

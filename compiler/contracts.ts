@@ -7,6 +7,7 @@ import type { Value } from '../vm/pbasm/program.js';
 import type { Expr, Pos } from './ast.js';
 import type { Reporter } from './declarations.js';
 import { ExprError, namesRead, toExpr } from './expr-ast.js';
+import { nativeIndex } from '../vm/pbasm/natives-table.js';
 
 export interface ContractDecl {
   id?: string;
@@ -127,6 +128,12 @@ function parsePredicate(l: ContractLine, report: Reporter): ContractDecl['predic
   }
   const names = { bare: [] as Array<{ name: string; pos: Pos }>, state: [] as Array<{ name: string; pos: Pos }> };
   namesRead(expr, names);
+  // Only pure builtin functions may be called: a predicate has no side effects.
+  const call = impureCall(expr);
+  if (call) {
+    report.error('contract', `predicate: '${call.name}' cannot be called here; a predicate may call only builtin functions such as len() (it must have no side effects)`, call.pos);
+    return undefined;
+  }
   const unknown = names.bare.find((n) => n.name !== 'result');
   if (unknown) {
     report.error('contract', `predicate: '${unknown.name}' is not known here; a predicate reads \`result\` (the step's result) and $state`, unknown.pos);
@@ -173,4 +180,48 @@ function truth(s: string): boolean | undefined {
   if (v === 'true' || v === 'yes') return true;
   if (v === 'false' || v === 'no') return false;
   return undefined;
+}
+
+/** The first call in an expression that is not a pure builtin function (a tool, a playbook, a builtin playbook). */
+function impureCall(e: Expr): { name: string; pos: Pos } | undefined {
+  switch (e.k) {
+    case 'call': {
+      const c = e.callee;
+      if (c.k !== 'var' || c.state || nativeIndex(c.name) === undefined) return { name: c.k === 'var' ? c.name : '?', pos: e.pos };
+      for (const a of [...e.args, ...e.kwargs.map((k) => k.value)]) {
+        const inner = impureCall(a);
+        if (inner) return inner;
+      }
+      return undefined;
+    }
+    case 'fstr':
+      for (const p of e.parts) if (typeof p !== 'string') {
+        const inner = impureCall(p);
+        if (inner) return inner;
+      }
+      return undefined;
+    case 'list':
+      for (const i of e.items) {
+        const inner = impureCall(i);
+        if (inner) return inner;
+      }
+      return undefined;
+    case 'obj':
+      for (const [k, v] of e.entries) {
+        const inner = impureCall(k) ?? impureCall(v);
+        if (inner) return inner;
+      }
+      return undefined;
+    case 'index':
+      return impureCall(e.obj) ?? impureCall(e.index);
+    case 'attr':
+      return impureCall(e.obj);
+    case 'bin':
+    case 'logic':
+      return impureCall(e.left) ?? impureCall(e.right);
+    case 'un':
+      return impureCall(e.expr);
+    default:
+      return undefined;
+  }
 }

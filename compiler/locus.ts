@@ -67,6 +67,12 @@ export function compileLocus(text: string, path: string, options: CompileOptions
   const tags = pb.tags ? reader.words(pb.tags, 'tags') : undefined;
   const metadata = pb.metadata ? reader.map(pb.metadata, 'metadata') : undefined;
   if (name !== undefined && !/[A-Za-z0-9]/.test(name)) error(at(pb.name), 'name', 'must contain a letter or digit (it names the playbook)');
+  // Text is written into the equivalent .pb, where '<!--' would start a comment and hide what follows.
+  const noComment = (value: string | undefined, node: Node | undefined, field: string) => {
+    if (value?.includes('<!--')) error(at(node), field, "contains '<!--', which would start a comment; write it another way");
+  };
+  noComment(name, pb.name, 'name');
+  noComment(description, pb.description, 'description');
 
   const stepNodes = pb.steps && isSeq(pb.steps) ? pb.steps.items : [];
   if (pb.steps && !isSeq(pb.steps)) error(at(pb.steps), 'steps', 'expected a list of steps');
@@ -102,6 +108,12 @@ export function compileLocus(text: string, path: string, options: CompileOptions
       metadata: f.metadata ? reader.map(f.metadata, `${where}.metadata`) : undefined,
     };
   });
+  steps.forEach((st, i) => {
+    if (!st) return;
+    noComment(st.description, st.fields.description, `steps[${i}].description`);
+    st.hints.forEach((h) => noComment(h, st.fields.hints, `steps[${i}].hints`));
+    noComment(st.predicate, st.predicateNode, `steps[${i}].validation.predicate`);
+  });
   if (diagnostics.length) return fail();
 
   // The equivalent .pb, line by line, each line mapped to the YAML line (and column shift) it came from.
@@ -113,16 +125,20 @@ export function compileLocus(text: string, path: string, options: CompileOptions
   };
   const nameAt = at(pb.name);
   const one = (s: string) => s.replace(/\s+/g, ' ').trim();
-  put(`# ${one(name!)}`, nameAt, nameAt.col, 3);
+  // Parentheses and '->' would read as a parameter list or a return type; the exact name is the title.
+  const heading = one(name!).replace(/[()]/g, ' ').replace(/->/g, '-').replace(/\s+/g, ' ').trim();
+  put(`# ${heading}`, nameAt, nameAt.col, 3);
   put('', nameAt);
-  put(`## ${one(name!)}`, nameAt, nameAt.col, 4);
+  put(`## ${heading}`, nameAt, nameAt.col, 4);
   put(`id: ${id}`, at(pb.id));
   if (version !== undefined) put(`version: ${JSON.stringify(String(version))}`, at(pb.version));
   if (tags) put(`tags: [${tags.join(', ')}]`, at(pb.tags));
   if (strict !== undefined) put(`strict_sequence: ${strict}`, at(pb.strict_sequence));
   if (extra !== undefined) put(`allow_extra_tools: ${extra}`, at(pb.allow_extra_tools));
   if (maxIterations !== undefined) put(`max_iterations: ${maxIterations}`, at(pb.max_iterations));
-  if (description) put(one(description), at(pb.description));
+  // Prose only: a line that reads as metadata, a heading, a fence or a list item would change the
+  // program; such a description is set on the compiled playbook instead (below).
+  if (description && !/^(#|```|~~~|[-*+](\s|$)|\d+[.)](\s|$)|[A-Za-z_][A-Za-z0-9_-]*\s*:)/.test(one(description))) put(one(description), at(pb.description));
   put('### Triggers', at(pb.steps));
   put('- At the beginning', at(pb.steps));
   put('### Steps', at(pb.steps));
@@ -147,8 +163,13 @@ export function compileLocus(text: string, path: string, options: CompileOptions
   }
   const result = compileSource(`${out.join('\n')}\n`, path, { ...options, host: undefined, translated: { original: text, lineMap: map } });
   // Playbook metadata is kept exactly as the file has it (the .pb metadata lines are a subset of YAML).
-  const code = result.program?.agents[0]?.playbooks[0];
-  if (code) exactMetadata(code, { id: id!, ...(version !== undefined ? { version } : {}), ...(tags ? { tags } : {}), ...(metadata ? { metadata } : {}) });
+  const agent = result.program?.agents[0];
+  const code = agent?.playbooks[0];
+  if (agent && code) {
+    exactMetadata(code, { id: id!, ...(version !== undefined ? { version } : {}), ...(tags ? { tags } : {}), ...(metadata ? { metadata } : {}) });
+    agent.title = code.title = one(name!);
+    if (description) code.description = one(description);
+  }
   return result;
 }
 

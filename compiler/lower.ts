@@ -108,6 +108,10 @@ export class Lowerer {
     const specs: PlanStepSpec[] = contracted.map((s) => {
       const c = s.contract!;
       const id = c.id ?? s.id;
+      for (const t of c.expectedTools) {
+        const pb = this.agent.playbooks.find((p) => p.name === t);
+        if (pb && pb.kind === 'markdown') this.report.error('contract', `expected_tools: '${t}' is a playbook of this agent, not a tool; list the tools it calls (calls inside it count for this step)`, c.pos);
+      }
       if (ids.has(id)) this.report.error('contract', `step id '${id}' is used by two steps of this playbook`, c.pos);
       ids.add(id);
       const spec: PlanStepSpec = {

@@ -60,6 +60,9 @@ export function compileGenerated(request: GenerateRequest, source: string, maxBy
   const agent = r.program.agents[0];
   const playbooks = (agent?.playbooks ?? []).filter((p) => p.kind === 'markdown' || p.kind === 'react' || p.kind === 'raw');
   if (!agent || playbooks.length === 0) throw new GenerationError(`${path}: error: the source defines no playbook ("## Name" with "### Steps")`, []);
+  // A plan of its own would be judged apart from the caller's; generated code never widens permissions.
+  const planned = playbooks.find((p) => p.plan);
+  if (planned) throw new GenerationError(`${path}: error: generated playbooks may not declare step contracts or plan rules (strict_sequence, allow_extra_tools, max_iterations); '${planned.name}' does`, []);
   const repair = request.repair;
   // A corrected version replaces the failed one under its name (calls by name and through
   // the returned value must reach it): a single playbook named otherwise takes the name.

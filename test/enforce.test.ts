@@ -429,14 +429,15 @@ describe('the model breaks the contract: rejected calls never run, the audit rec
     expect(table.stdout).toContain('     note: skipped: sev2 does not page anyone\n');
   });
 
-  it('a result missing a required keyword gets one repair turn; fixed there, the step completes', async () => {
+  it('a result that fails validation gets one repair turn; fixed there, the step completes', async () => {
     fake.setResponder(
       procedureModel({
         acknowledge_alert: [callTool('AckAlert', { alert_id: 'ALERT-7' }), finish()],
         gather_signals: [use(call('QueryMetrics', { service: 'checkout-api' }), call('FetchLogs', { service: 'checkout-api' })), finish()],
-        assess_severity: [finish({ severity: 'sev1' })],
+        // No tool runs in this step, so the model's result is the step's result.
+        assess_severity: [finish({ severity: 'critical' }), finish({ severity: 'sev1' })],
         page_oncall: [callTool('PageOncall', { team: 'checkout', summary: 'checkout-api errors' }), finish()],
-        open_ticket: [callTool('OpenTicket', { title: 'checkout-api errors', severity: 'sev1' }), finish('Opened the ticket.'), finish({ ticket_id: 'INC-4711', summary: 'checkout-api errors' })],
+        open_ticket: [callTool('OpenTicket', { title: 'checkout-api errors', severity: 'sev1' }), finish('Opened the ticket.')],
       }),
     );
     const state = join(work, 'state');
@@ -445,23 +446,54 @@ describe('the model breaks the contract: rejected calls never run, the audit rec
     expect(toolNames()).toEqual(['AckAlert', 'QueryMetrics', 'FetchLogs', 'PageOncall', 'OpenTicket']);
 
     // The repair: finish_step answered with an error that says what is missing, with the hints.
-    const repair = answersTo('open_ticket', 1);
+    const repair = answersTo('assess_severity', 0);
     expect(repair).toHaveLength(1);
     expect(repair[0]!.is_error).toBe(true);
     expect(repair[0]!.content).toBe(
-      "Step 'open_ticket' is not complete: the result lacks required keyword: ticket_id.\nHint: Give the ticket id in the result.\nFix this now (call the missing tools, then finish_step with the result). This is the only retry.",
+      'Step \'assess_severity\' is not complete: predicate result["severity"] == "sev1" or result["severity"] == "sev2" or result["severity"] == "sev3" is false for the result {"severity":"critical"}.\nHint: Use sev1 only when customers cannot check out at all.\nFix this now (call the missing tools, then finish_step with the result). This is the only retry.',
     );
-    expect(requestsFor('open_ticket').map(turnOf)).toEqual([0, 1, 2]);
+    expect(requestsFor('assess_severity').map(turnOf)).toEqual([0, 1]);
 
     const p = (await audit(state)).plans[0]!;
     expect(statuses(p)).toEqual(['acknowledge_alert completed', 'gather_signals completed', 'assess_severity completed', 'page_oncall completed', 'open_ticket completed']);
+    const sev = step(p, 'assess_severity');
+    expect(sev.repairs).toBe(1);
+    expect(sev.result).toEqual({ severity: 'sev1' });
+    expect(sev.violations).toEqual([]);
+    // A tool ran in open_ticket: its answer is the result the keywords are checked on; the model's words are kept as reported.
     const t = step(p, 'open_ticket');
-    expect(t.repairs).toBe(1);
-    expect(t.result).toEqual({ ticket_id: 'INC-4711', summary: 'checkout-api errors' });
-    expect(t.violations).toEqual([]);
+    expect(t.result).toEqual({ ticket_id: 'INC-4711', title: 'checkout-api errors', severity: 'sev1' });
+    expect(t.reported).toBe('Opened the ticket.');
+    expect(t.repairs).toBe(0);
     expect(callsOf(t)).toEqual(['OpenTicket ok']);
     expect(step(p, 'page_oncall').result).toEqual({ page_id: 'PG-checkout', paged: true, idempotency_key: toolLog()[3]!.callId });
     expect(p.status).toBe('completed');
+  });
+
+  it("the model's claim never stands in for a tool's answer: a result the tool did not give fails the predicate", async () => {
+    fake.setResponder(
+      procedureModel({
+        collect_request: [
+          { toolUse: { name: 'ask_user', input: { question: 'Which order, and why a refund?' } } },
+          use(setVar('$order_id', 'A-1002'), setVar('$reason', 'changed my mind'), { name: 'finish_step', input: {} }),
+        ],
+        verify_order: [callTool('LookupOrder', { order_id: 'A-1002' }), finish()],
+        // The policy says no (64 days); the model claims yes, twice.
+        check_eligibility: [callTool('CheckRefundPolicy', { order_id: 'A-1002' }), finish({ eligible: true }), finish({ eligible: true })],
+        issue_refund: [callTool('IssueRefund', { order_id: 'A-1002', amount: 59 }), finish()],
+      }),
+    );
+    const state = join(work, 'state');
+    const r = await pb(['run', REFUND, '--tools', TOOLS, '--state', state], { input: 'A-1002, changed my mind\n' });
+    expect(r.code, describeRun(r)).toBe(EXIT_RUNTIME);
+    expect(r.stderr).toContain(`error: required step 'check_eligibility' of RefundFlow failed: predicate result["eligible"] == True is false for the result {"eligible":false`);
+    // Tool side: no refund was issued.
+    expect(toolNames()).toEqual(['LookupOrder', 'CheckRefundPolicy']);
+    const p = (await audit(state)).plans[0]!;
+    const c = step(p, 'check_eligibility');
+    expect(c.status).toBe('failed');
+    expect(c.reported).toEqual({ eligible: true });
+    expect((c.result as { eligible: boolean }).eligible).toBe(false);
   });
 
   it('a required step whose result still lacks the keyword after the repair fails: step-failed, later steps never run', async () => {
@@ -512,7 +544,8 @@ describe('the model breaks the contract: rejected calls never run, the audit rec
         gather_signals: [use(call('QueryMetrics', { service: 'checkout-api' }), call('FetchLogs', { service: 'checkout-api' })), finish()],
         assess_severity: [finish({ severity: 'sev1' })],
         // A text reply finishes the step; its text is the result, which lacks "page_id".
-        page_oncall: [callTool('PageOncall', { team: 'checkout', summary: 'checkout-api errors' }), { text: 'Paged the checkout team.' }, { text: 'Done, they are paged.' }],
+        // The tool pages nobody (no page_id); the model's text does not change the tool's answer.
+        page_oncall: [callTool('PageOncall', { team: 'nobody', summary: 'checkout-api errors' }), { text: 'Paged the checkout team.' }, { text: 'Done, they are paged.' }],
         open_ticket: [callTool('OpenTicket', { title: 'checkout-api errors', severity: 'sev1' }), finish()],
       }),
     );
@@ -542,7 +575,8 @@ describe('the model breaks the contract: rejected calls never run, the audit rec
     expect(statuses(p)).toEqual(['acknowledge_alert completed', 'gather_signals completed', 'assess_severity completed', 'page_oncall failed', 'open_ticket completed']);
     const pg = step(p, 'page_oncall');
     expect(pg.repairs).toBe(1);
-    expect(pg.result).toBe('Done, they are paged.');
+    expect(pg.result).toEqual({ paged: false, reason: 'no such team' });
+    expect(pg.reported).toBe('Done, they are paged.');
     expect(violationsOf(pg)).toEqual([{ kind: 'validation', tool: null, message: 'the result lacks required keyword: page_id' }]);
   });
 

@@ -4,7 +4,7 @@
 // All mutable state lives in plain fields so that a snapshot can capture it exactly.
 import { Op } from './pbasm/opcodes.js';
 import type { CallSite, CodeObject, NLInfo, PlanSpec, Program, TriggerInfo, Value } from './pbasm/program.js';
-import { abandonPlan, beginStep, checkTool, closeStep, countIteration, finishPlan, newPlan, stepProblems, toolDone, type PlanExecution, type ToolVerdict, type Violation, type ViolationKind } from './plan.js';
+import { abandonPlan, beginStep, closeStep, countIteration, decideTool, recordTool, setModelResult, finishPlan, newPlan, stepProblems, toolDone, type PlanExecution, type ToolVerdict, type Violation, type ViolationKind } from './plan.js';
 import { NATIVES } from './pbasm/natives-table.js';
 import { NATIVE_IMPLS } from '../stdlib/natives.js';
 import type { Effect, EffectContext } from './effects.js';
@@ -718,6 +718,7 @@ export class Machine {
           case Op.HALT:
             f.pc = pc + 1;
             this.sp = sp;
+            if (this.plans.length) this.finishPlansOnHalt();
             this.status = 'halted';
             return { kind: 'end', status: 'halted', value: null };
           case Op.SAY: {
@@ -900,15 +901,11 @@ export class Machine {
   private toolEffect(name: string, argc: number, kwnames: readonly string[], f: Frame, returnPc: number, block?: { agent: string; index: number }): Effect {
     const { args, kwargs } = this.popArgs(argc, kwnames);
     // An enforced procedure judges the call before it runs; a rejected one never runs.
-    const governing = this.planFrame();
-    if (governing) {
-      const plan = this.plans[governing.plan!]!;
-      const verdict = checkTool(plan, governing.code.plan!, name, kwnames.length ? { args, kwargs } : args, this.seq + 1, 'code', this.clock);
-      if (!verdict.ok) {
-        // Code cannot recover from a rejection the way the model can: the procedure stops here.
-        abandonPlan(plan, this.clock);
-        throw this.error('contract-violation', `call to '${name}' rejected: ${verdict.violation.message}`);
-      }
+    const verdict = this.judgeTool(name, kwnames.length ? { args, kwargs } : args, this.seq + 1, 'code');
+    if (verdict && !verdict.ok) {
+      // Code cannot recover from a rejection the way the model can: the procedure stops here.
+      abandonPlan(this.plans[verdict.plan]!, this.clock);
+      throw this.error('contract-violation', `call to '${name}' rejected: ${verdict.violation.message}`);
     }
     const ctx = this.context(f);
     f.pc = returnPc;
@@ -932,6 +929,7 @@ export class Machine {
       case 'WaitForMessage':
         return this.effect({ kind: 'ask', seq: 0, prompt: '', variable: '', at: ctx }, 'text');
       case 'EndProgram':
+        if (this.plans.length) this.finishPlansOnHalt();
         this.status = 'halted';
         return { kind: 'end', status: 'halted', value: null };
       case 'SaveArtifact': {
@@ -979,17 +977,55 @@ export class Machine {
     }
   }
 
-  /** The innermost frame running an enforced procedure: its plan governs tool calls. */
-  planFrame(): Frame | undefined {
-    for (let i = this.frames.length - 1; i >= 0; i--) if (this.frames[i]!.plan !== undefined) return this.frames[i];
-    return undefined;
+  /** The run stops for good (an error no resume can get past): the procedures still running fail. */
+  abandonPlans(why: string): void {
+    for (let i = this.frames.length - 1; i >= 0; i--) {
+      const p = this.frames[i]!.plan;
+      if (p !== undefined && this.plans[p]!.status === 'running') abandonPlan(this.plans[p]!, this.clock, why);
+    }
   }
 
-  /** A tool the model wants to call from a natural-language step: the plan's verdict (recorded). */
+  /**
+   * The program ends (End program) inside enforced procedures: each one's open step is judged
+   * as at its end, and the plan as at a return (required steps not done make it failed).
+   */
+  private finishPlansOnHalt(): void {
+    for (let i = this.frames.length - 1; i >= 0; i--) {
+      const f = this.frames[i]!;
+      if (f.plan === undefined || this.plans[f.plan]!.status !== 'running') continue;
+      const plan = this.plans[f.plan]!;
+      const k = plan.current;
+      if (k >= 0 && plan.steps[k]!.status === 'in_progress') {
+        const problems = stepProblems(plan, f.code.plan!, k, this.clock, (code, result) => this.predicate(code, result));
+        closeStep(plan, k, problems.length ? 'failed' : 'completed', this.clock, problems);
+      }
+      finishPlan(plan, this.clock);
+    }
+  }
+
+  /**
+   * Judges a tool call against every enforced procedure on the call stack: each one's current
+   * step must accept it (an inner procedure, or a recursive call, never widens an outer one's
+   * contract). A rejection is recorded on the plan that rejected it (the innermost that did);
+   * an accepted call on every plan. Undefined when no procedure is running.
+   */
+  judgeTool(name: string, args: Value, seq: number, by: 'code' | 'model'): (ToolVerdict & { plan: number }) | undefined {
+    const governing: Frame[] = [];
+    for (let i = this.frames.length - 1; i >= 0; i--) if (this.frames[i]!.plan !== undefined) governing.push(this.frames[i]!);
+    if (governing.length === 0) return undefined;
+    const decisions = governing.map((f) => decideTool(this.plans[f.plan!]!, f.code.plan!, name, this.clock));
+    const refused = decisions.findIndex((d) => !d.ok);
+    if (refused >= 0) {
+      const f = governing[refused]!;
+      return { ...recordTool(this.plans[f.plan!]!, f.code.plan!, decisions[refused]!, name, args, seq, by, this.clock), plan: f.plan! };
+    }
+    governing.forEach((f, i) => recordTool(this.plans[f.plan!]!, f.code.plan!, decisions[i]!, name, args, seq, by, this.clock));
+    return { ok: true, step: (decisions[0] as { step: number }).step, plan: governing[0]!.plan! };
+  }
+
+  /** A tool the model wants to call from a natural-language step: the plans' verdict (recorded). */
   judgeModelTool(name: string, args: Record<string, Value>, seq: number): ToolVerdict | undefined {
-    const governing = this.planFrame();
-    if (!governing) return undefined;
-    return checkTool(this.plans[governing.plan!]!, governing.code.plan!, name, args, seq, 'model', this.clock);
+    return this.judgeTool(name, args, seq, 'model');
   }
 
   /** A tool call judged by the plan finished (on replay too, so the plan is rebuilt exactly). */
@@ -1016,7 +1052,7 @@ export class Machine {
   /** The result the model gave for frame f's current plan step. */
   planSetResult(f: Frame, result: Value): void {
     const at = this.planStepOf(f);
-    if (at) at.plan.steps[at.k]!.result = result;
+    if (at) setModelResult(at.plan, at.k, result);
   }
 
   /** Ends frame f's current plan step (the model finished, skipped or ran out of turns). */
@@ -1113,6 +1149,11 @@ export class Machine {
    */
   unwindTo(index: number): Frame {
     const f = this.frames[index]!;
+    // Enforced procedures among the abandoned calls end here, failed.
+    for (let i = this.frames.length - 1; i >= index; i--) {
+      const p = this.frames[i]!.plan;
+      if (p !== undefined && this.plans[p]!.status === 'running') abandonPlan(this.plans[p]!, this.clock, `the call of ${this.frames[i]!.code.name} was abandoned (its playbook failed)`);
+    }
     this.frames.length = index;
     for (let i = f.base; i < this.sp; i++) this.stack[i] = null;
     this.sp = f.base;

@@ -8,7 +8,7 @@ import type { PlanSpec, PlanStepSpec, Value } from './pbasm/program.js';
 
 export type StepStatus = 'pending' | 'in_progress' | 'completed' | 'skipped' | 'failed';
 
-export type ViolationKind = 'extra-tool' | 'out-of-sequence' | 'max-tool-calls' | 'timeout' | 'validation' | 'max-iterations' | 'incomplete' | 'required-skip';
+export type ViolationKind = 'extra-tool' | 'out-of-sequence' | 'max-tool-calls' | 'timeout' | 'validation' | 'max-iterations' | 'incomplete' | 'aborted';
 
 export interface Violation {
   kind: ViolationKind;
@@ -41,7 +41,14 @@ export interface StepExecution {
   startedAt: string | null;
   completedAt: string | null;
   toolCalls: ToolCallRecord[];
+  /**
+   * What the step's validation judges: the value its last successful tool call returned, or,
+   * when it called no tool, the result the model gave. A model's claim never stands in for a
+   * tool's answer (a predicate such as `result["eligible"] == True` gates on the tool).
+   */
   result: Value;
+  /** The result the model reported with finish_step (or its final text), when there was one. */
+  reported?: Value;
   errors: string[];
   violations: Violation[];
   /** Repair turns the model got after a failed validation. */
@@ -144,21 +151,15 @@ export function beginStep(plan: PlanExecution, spec: PlanSpec, k: number, clock:
   return 'run';
 }
 
-/** Judges a tool call and records it (accepted or rejected) on the step it counts for. */
-export function checkTool(plan: PlanExecution, spec: PlanSpec, tool: string, args: Value, seq: number, by: 'code' | 'model', clock: string): ToolVerdict {
-  const record: ToolCallRecord = { seq, tool, argsDigest: argsDigest(args), at: clock, by, outcome: 'running' };
+/** A judgement before anything is recorded: which step the call counts for, or why it is rejected. */
+export type ToolDecision =
+  | { ok: true; step: number; extra: boolean }
+  | { ok: false; step: number; kind: ViolationKind; message: string };
+
+/** Judges a tool call against one plan, without changing it. */
+export function decideTool(plan: PlanExecution, spec: PlanSpec, tool: string, clock: string): ToolDecision {
   const k = plan.current;
   const current = k >= 0 ? spec.steps[k] : undefined;
-  const reject = (step: number, kind: ViolationKind, message: string): ToolVerdict => {
-    const v: Violation = { kind, message, at: clock, tool };
-    record.outcome = 'rejected';
-    record.reason = message;
-    const target = step >= 0 ? plan.steps[step]! : undefined;
-    (target ? target.toolCalls : plan.outside).push(record);
-    (target ? target.violations : plan.violations).push(v);
-    const s = step >= 0 ? spec.steps[step] : undefined;
-    return { ok: false, step, violation: v, hints: s?.hints ?? [], expected: s?.expectedTools ?? [] };
-  };
   // Which step the call counts for: the current one if it expects the tool; without strict
   // order, any step not finished that expects it; else the current one (as an extra tool).
   let step = current?.expectedTools.includes(tool) ? k : -1;
@@ -167,7 +168,7 @@ export function checkTool(plan: PlanExecution, spec: PlanSpec, tool: string, arg
     const ahead = k >= 0 ? owner > k : true;
     if (plan.strictSequence && ahead) {
       const now = current ? `while step '${current.id}' is in progress` : 'before the steps ahead of it complete';
-      return reject(k, 'out-of-sequence', `'${tool}' belongs to step '${spec.steps[owner]!.id}', which strict_sequence does not let start ${now}`);
+      return { ok: false, step: k, kind: 'out-of-sequence', message: `'${tool}' belongs to step '${spec.steps[owner]!.id}', which strict_sequence does not let start ${now}` };
     }
     if (!plan.strictSequence) step = owner;
   }
@@ -175,7 +176,7 @@ export function checkTool(plan: PlanExecution, spec: PlanSpec, tool: string, arg
   if (step < 0) {
     if (!plan.allowExtraTools) {
       const why = current ? `'${tool}' is not in the tool contract of step '${current.id}' (expected tools: ${current.expectedTools.join(', ') || 'none'})` : `'${tool}' is called outside every step of the plan`;
-      return reject(k, 'extra-tool', `${why}; allow_extra_tools is off`);
+      return { ok: false, step: k, kind: 'extra-tool', message: `${why}; allow_extra_tools is off` };
     }
     extra = true;
     step = k;
@@ -183,26 +184,50 @@ export function checkTool(plan: PlanExecution, spec: PlanSpec, tool: string, arg
   if (step >= 0) {
     const s = spec.steps[step]!;
     const ex = plan.steps[step]!;
-    if (s.maxToolCalls !== null && ex.toolCalls.filter(accepted).length >= s.maxToolCalls) {
-      return reject(step, 'max-tool-calls', `step '${s.id}' allows at most ${s.maxToolCalls} tool call${s.maxToolCalls === 1 ? '' : 's'}, and ${ex.toolCalls.filter(accepted).length} ran`);
+    const made = ex.toolCalls.filter(accepted).length;
+    if (s.maxToolCalls !== null && made >= s.maxToolCalls) {
+      return { ok: false, step, kind: 'max-tool-calls', message: `step '${s.id}' allows at most ${s.maxToolCalls} tool call${s.maxToolCalls === 1 ? '' : 's'}, and ${made} ran` };
     }
+    const late = overTime(s, ex, clock);
+    if (late) return { ok: false, step, kind: 'timeout', message: late };
+  }
+  return { ok: true, step, extra };
+}
+
+/** Records a judged call on the plan: accepted on its step (or outside the steps), or rejected with its violation. */
+export function recordTool(plan: PlanExecution, spec: PlanSpec, d: ToolDecision, tool: string, args: Value, seq: number, by: 'code' | 'model', clock: string): ToolVerdict {
+  const record: ToolCallRecord = { seq, tool, argsDigest: argsDigest(args), at: clock, by, outcome: 'running' };
+  const ex = d.step >= 0 ? plan.steps[d.step]! : undefined;
+  if (!d.ok) {
+    const v: Violation = { kind: d.kind, message: d.message, at: clock, tool };
+    record.outcome = 'rejected';
+    record.reason = d.message;
+    (ex ? ex.toolCalls : plan.outside).push(record);
+    (ex ? ex.violations : plan.violations).push(v);
+    const s = d.step >= 0 ? spec.steps[d.step] : undefined;
+    return { ok: false, step: d.step, violation: v, hints: s?.hints ?? [], expected: s?.expectedTools ?? [] };
+  }
+  if (d.extra) record.extra = true;
+  if (ex) {
     if (ex.status === 'pending') {
       // Started by this call, out of order (strict_sequence off).
       ex.status = 'in_progress';
       ex.startedAt = clock;
     }
-    const late = overTime(s, ex, clock);
-    if (late) return reject(step, 'timeout', late);
-    if (extra) record.extra = true;
     ex.toolCalls.push(record);
-  } else {
-    record.extra = true;
-    plan.outside.push(record);
-  }
-  return { ok: true, step };
+  } else plan.outside.push(record);
+  return { ok: true, step: d.step };
 }
 
-/** A call recorded by checkTool finished: its outcome, and for code the step's result. */
+
+/** The result the model gave for step k: kept as reported; it is the step's result only when no tool ran for it. */
+export function setModelResult(plan: PlanExecution, k: number, value: Value): void {
+  const ex = plan.steps[k]!;
+  ex.reported = value;
+  if (!ex.toolCalls.some((c) => c.outcome === 'ok')) ex.result = value;
+}
+
+/** A call recorded by recordTool finished: its outcome, and for code the step's result. */
 export function toolDone(plan: PlanExecution, seq: number, result: Value | undefined, error: string | undefined): void {
   for (const ex of plan.steps) {
     const c = ex.toolCalls.find((x) => x.seq === seq);
@@ -287,10 +312,10 @@ export function countIteration(plan: PlanExecution, clock: string): Violation | 
 }
 
 /** The plan stops for good (a rejected call of code, a sequence violation): its open step fails with it. */
-export function abandonPlan(plan: PlanExecution, clock: string, violation?: Violation): void {
+export function abandonPlan(plan: PlanExecution, clock: string, why?: string): void {
   const k = plan.current;
-  if (k >= 0 && plan.steps[k]!.status === 'in_progress') closeStep(plan, k, 'failed', clock);
-  if (violation && k >= 0 && !plan.steps[k]!.violations.includes(violation)) plan.steps[k]!.violations.push(violation);
+  if (k >= 0 && plan.steps[k]!.status === 'in_progress') closeStep(plan, k, 'failed', clock, why ? [why] : [], 'aborted');
+  else if (why) plan.violations.push({ kind: 'aborted', message: why, at: clock });
   plan.status = 'failed';
   plan.finishedAt = clock;
   plan.current = -1;

@@ -60,6 +60,8 @@ export interface ReplayLog {
   inputs: Map<number, string>;
   toolsStarted: Set<number>;
   toolsDone: Map<number, Value>;
+  /** Tool calls that threw (their error), for a replay-only run's plan. */
+  toolsFailed: Map<number, string>;
   models: Map<number, Value>;
   generates: Map<number, Value>;
   /** When recorded effects happened ("tool-done:12" → ISO time), for the machine's clock. */
@@ -67,7 +69,7 @@ export interface ReplayLog {
 }
 
 export function emptyReplay(): ReplayLog {
-  return { outputDoneUpto: 0, inputs: new Map(), toolsStarted: new Set(), toolsDone: new Map(), models: new Map(), generates: new Map(), times: new Map() };
+  return { outputDoneUpto: 0, inputs: new Map(), toolsStarted: new Set(), toolsDone: new Map(), toolsFailed: new Map(), models: new Map(), generates: new Map(), times: new Map() };
 }
 
 export function replayFromJournal(records: JournalRecord[]): ReplayLog {
@@ -86,6 +88,9 @@ export function replayFromJournal(records: JournalRecord[]): ReplayLog {
         break;
       case 'tool-done':
         r.toolsDone.set(rec.seq, rec.result);
+        break;
+      case 'tool-failed':
+        r.toolsFailed.set(rec.seq, rec.error);
         break;
       case 'model':
         r.models.set(rec.seq, rec.reply);
@@ -396,6 +401,7 @@ export class Runner {
 
   private failed(error: PbRuntimeError): RunOutcome {
     const resumable = RESUMABLE.has(error.code);
+    if (!resumable) this.machine.abandonPlans(`the run stopped: ${error.message}`);
     this.flush();
     this.journal({ t: 'end', status: 'failed', final: !resumable, message: error.message, at: new Date().toISOString() });
     return { status: 'failed', error, resumable };
@@ -478,7 +484,11 @@ export class Runner {
       m.planToolDone(effect.seq, result);
       return result;
     }
-    if (this.options.replayOnly) throw new ReplayEnd(effect);
+    if (this.options.replayOnly) {
+      const failure = this.replay.toolsFailed.get(effect.seq);
+      if (failure !== undefined) m.planToolDone(effect.seq, undefined, failure);
+      throw new ReplayEnd(effect);
+    }
     const tools = this.options.tools;
     if (!tools) throw m.fail('undefined-playbook', `'${effect.name}' is not a playbook of this program and no host tools are loaded (pb run --tools MODULE)`);
     const startedAt = this.stamp('tool-start', effect.seq);
@@ -491,6 +501,7 @@ export class Runner {
     } catch (err) {
       if (err instanceof ToolNotFound) throw m.fail('undefined-playbook', err.message);
       const message = (err as Error)?.message ?? String(err);
+      this.journal({ t: 'tool-failed', seq: effect.seq, error: message, at: this.stamp('tool-done', effect.seq) });
       m.planToolDone(effect.seq, undefined, message);
       throw m.fail('tool-error', `tool '${effect.name}' failed (call ${effect.callId}): ${message}`);
     }

@@ -21,7 +21,9 @@ export type JournalRecord =
   // `at` (ISO 8601, when the effect happened) sets the machine's clock again on replay.
   | { t: 'input'; seq: number; text: string; at?: string }
   | { t: 'tool-start'; seq: number; callId: string; name: string; args: Value[]; kwargs: Record<string, Value>; at?: string }
-  | { t: 'tool-done'; seq: number; result: Value; at?: string; error?: string }
+  | { t: 'tool-done'; seq: number; result: Value; at?: string }
+  /** A tool call that threw (tool-error): `pb resume` calls it again; an audit shows the failure. */
+  | { t: 'tool-failed'; seq: number; error: string; at?: string }
   | { t: 'model'; seq: number; reply: Value; at?: string }
   | { t: 'generate'; seq: number; result: Value }
   | { t: 'end'; status: 'finished' | 'halted' | 'failed'; final: boolean; message?: string; at: string };

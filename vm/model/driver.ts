@@ -134,8 +134,9 @@ export class NLDriver {
     // A step of an enforced procedure: the model is told its contract, and finishing is checked.
     const planned = this.machine.planStepOf(frame);
     const contract = planned ? `\n\n${describeContract(planned.spec, planned.k)}` : '';
-    // A step with nested steps ends at PLAN_END, after they ran; its finish_block is no completion.
-    const checked = planned && kind !== 'block';
+    // Finishing is checked (and skip_step allowed) only for the contracted step itself: a step
+    // with nested steps ends at PLAN_END after they ran, and a nested step is only part of one.
+    const checked = planned !== undefined && kind !== 'block' && infos[0]!.step === planned.spec.steps[planned.k]!.step;
     const userText = `${renderContext(this.machine, frame, this.options.context)}\n\n${this.instruction(frame, infos, kind)}${contract}`;
     const request = this.base(frame, forced, userText);
     const site = this.site(frame, step, infos.length > 1 ? 'fused-steps' : kind);
@@ -185,7 +186,7 @@ export class NLDriver {
       const results: ToolResultBlock[] = [];
       let finished: Outcome | undefined;
       for (const use of uses) {
-        let r = await this.act(frame, use, actions);
+        let r = await this.act(frame, use, actions, checked);
         if (r.finish && checked && !r.skipped) {
           // Finishing a contracted step: it must be complete; one repair turn if it is not.
           const repair = this.checkFinish(frame, r.finish.value);
@@ -255,6 +256,8 @@ export class NLDriver {
     frame: Frame,
     use: ToolUseBlock,
     actions: string[],
+    /** The conversation is a contracted plan step itself: skip_step may apply. */
+    contracted = false,
   ): Promise<{ content: string; error?: boolean; said?: boolean; skipped?: boolean; finish?: { value: Value; runNested?: boolean } }> {
     const input = (use.input && typeof use.input === 'object' ? use.input : {}) as Record<string, unknown>;
     const str = (k: string) => (typeof input[k] === 'string' ? (input[k] as string) : undefined);
@@ -315,9 +318,9 @@ export class NLDriver {
         return { content: `linked as ${name}; call it with call_playbook` };
       }
       case 'skip_step': {
-        const at = this.machine.planStepOf(frame);
+        const at = contracted ? this.machine.planStepOf(frame) : undefined;
         const reason = str('reason') ?? '';
-        if (!at) return { content: 'skip_step applies only to optional steps of an enforced procedure; this is not one', error: true };
+        if (!at) return { content: 'skip_step applies only to an optional step of an enforced procedure, from that step itself; this is not one', error: true };
         if (at.spec.steps[at.k]!.required) return { content: `step '${at.plan.steps[at.k]!.id}' is required; it cannot be skipped`, error: true };
         this.machine.planClose(frame, 'skipped', reason ? [`skipped: ${reason}`] : []);
         actions.push(`skipped the step${reason ? `: ${clipText(reason, 80)}` : ''}`);

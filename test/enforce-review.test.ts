@@ -1,9 +1,11 @@
 // Regression tests for the code review of enforced procedures (step tool contracts,
-// grammar/LANGUAGE.md §12): each test reproduces a bug the review found, now fixed, in
+// grammar/LANGUAGE.md §12): the tests reproduce the bugs the review found, now fixed, in
 // vm/machine.ts (judgeTool, finishPlansOnHalt, abandonPlans, unwindTo, completedEarly),
 // vm/model/driver.ts (converse, checkFinish, skip_step), vm/plan.ts, vm/runner.ts
 // (toolCall, tool-failed), compiler/contracts.ts, compiler/lower.ts (planSpec),
-// compiler/locus.ts and src/generate.ts (compileGenerated).
+// compiler/locus.ts and src/generate.ts (compileGenerated). All of them but 3b and 10 fail on
+// the code before the review fixes; 10 fails before the earlier completedEarly fix, and 3b
+// guards that a generated playbook never widens the contract of the step that calls it.
 //
 // The model is the REAL @anthropic-ai/sdk (the built CLI with ANTHROPIC_BASE_URL, or
 // AnthropicModel in process) talking to the fake Messages API on loopback, scripted per plan
@@ -18,15 +20,18 @@
 //     contract-violation; model call from its natural-language step: rejected to the model).
 //  2. recursion: a playbook calling itself cannot reset max_tool_calls; the rejection is on
 //     the OUTER plan's step.
-//  3. GeneratePlaybook: generated playbooks may not declare step contracts or plan rules.
+//  3. GeneratePlaybook: generated playbooks may not declare step contracts or plan rules; one
+//     called from a contracted step is judged by its contract; one regenerated after a failure
+//     abandons the enforced procedure it called (its plan is failed, not left running).
 //  4. Locus: '<!--' in descriptions is refused; a description that reads as a plan rule is
 //     only a description; parentheses in the name are kept in the title.
 //  5. nested natural-language steps under a contracted step: their finish_step does not close
-//     it early, and skip_step from them is refused.
+//     it early, and skip_step from them is refused; 5b: max_iterations bounds their turns too
+//     (FAILS: a product bug, see the comment there).
 //  6. a predicate gates on the tool's answer, never on the model's claim.
-//  7. `End program` between two contracted steps: the plan fails (incomplete).
-//  8. a final run-time error fails the plan (aborted); a resumable one (tool-error) leaves it
-//     running, and `pb resume` completes it.
+//  7. `End program` between two contracted steps, or inside one: the plan fails (incomplete).
+//  8. a final run-time error fails the plan (aborted); a resumable one (tool-error, from code
+//     or from the model) leaves it running, and `pb resume` after the fix completes it.
 //  9. compile errors: a predicate that calls a tool or playbook; a playbook in expected_tools.
 // 10. strict_sequence false: a step completed early makes no model request when reached.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,10 +40,12 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPO, describeRun, runCli, tempRoot, type CliRun } from './support/cli.js';
 import { compileSource } from '../compiler/compile.js';
 import { formatDiagnostics } from '../compiler/diagnostics.js';
+import { compileLocus } from '../compiler/locus.js';
 import { compileFile } from '../src/load-program.js';
 import { AnthropicModel } from '../src/providers/anthropic.js';
 import { runProgram, type AuditReport } from '../src/run.js';
 import { nodeSourceHost } from '../src/source-host.js';
+import { decodeJournal } from '../vm/durable/journal.js';
 import type { PlanExecution, StepExecution } from '../vm/plan.js';
 import type { Program } from '../vm/pbasm/program.js';
 import type { RunnerIO, RunOutcome } from '../vm/runner.js';
@@ -95,7 +102,6 @@ function toolLog(): LoggedCall[] {
     });
 }
 const toolLines = () => toolLog().map((c) => `${c.name} ${JSON.stringify(c.args)}`);
-const toolNames = () => toolLog().map((c) => c.name);
 
 // --- the CLI -------------------------------------------------------------------------------
 
@@ -257,6 +263,17 @@ describe('1. a nested enforced procedure cannot widen the contract of the step t
     expect(helper.steps).toEqual([]);
     expect(helper.outside).toEqual([]);
     expect(violationsOf(helper)).toEqual([{ kind: 'aborted', tool: null, message: `the run stopped: call to 'Forbidden' rejected: ${FORBIDDEN_VERIFY}` }]);
+
+    // In process: the error is contract-violation, which no resume gets past.
+    const { outcome } = await runInProcess(compiled(fix('nested.pb')));
+    expect(outcome.status).toBe('failed');
+    if (outcome.status !== 'failed') return;
+    expect({ code: outcome.error.code, message: outcome.error.message, resumable: outcome.resumable }).toEqual({
+      code: 'contract-violation',
+      message: `call to 'Forbidden' rejected: ${FORBIDDEN_VERIFY}`,
+      resumable: false,
+    });
+    expect(toolLines()).toEqual([]);
   });
 
   it("the model calls Forbidden from Diagnose's natural-language step (Diagnose allows extra tools): rejected with the caller's contract, the run goes on", async () => {
@@ -368,6 +385,58 @@ describe('3. GeneratePlaybook: a generated playbook may not declare step contrac
   });
 });
 
+describe('3b. a generated playbook called from a contracted step is judged by its contract', () => {
+  it("the generated Task calls Forbidden inside step 'run' (expects A): contract-violation, Forbidden never runs", async () => {
+    fake.setResponder((req) => {
+      if (forcedName(req) === 'write_playbook') return write('## Task\nDoes the task.\n### Steps\n- $x = Forbidden(1)\n- $y = A(2)\n- Return "done"\n');
+      return finish();
+    });
+    const state = join(work, 'state');
+    const r = await pb(['run', fix('gen-enforced.pb'), '--tools', TOOLS, '--state', state, '--library', join(work, 'library')]);
+    expect(r.code, describeRun(r)).toBe(EXIT_RUNTIME);
+    const reason = "'Forbidden' is not in the tool contract of step 'run' (expected tools: A); allow_extra_tools is off";
+    expect(r.stderr).toContain(`<generated>/Task.pb:4:3: error: call to 'Forbidden' rejected: ${reason}\n`);
+    expect(r.stdout).toBe('');
+    expect(toolLines()).toEqual([]);
+
+    const p = (await audit(state)).plans[0]!;
+    expect(p.status).toBe('failed');
+    expect(statuses(p)).toEqual(['run failed']);
+    expect(callsOf(step(p, 'run'))).toEqual(['Forbidden rejected [code]']);
+    expect(violationsOf(step(p, 'run'))).toEqual([{ kind: 'extra-tool', tool: 'Forbidden', message: reason }]);
+  });
+});
+
+describe('3c. a generated playbook that fails is regenerated: the enforced procedure it called is abandoned, failed', () => {
+  it("Pay (contracted) fails with key-error inside the generated Task; Task is rewritten; Pay's plan is not left running", async () => {
+    const calling = '## Task\nPays for the order.\n### Steps\n- $v = Pay("A-1001")\n- Return $v\n';
+    let attempt = 0;
+    fake.setResponder((req) => {
+      if (forcedName(req) === 'write_playbook') return write(attempt++ === 0 ? calling : SAFE);
+      return finish();
+    });
+    const state = join(work, 'state');
+    const r = await pb(['run', fix('gen-caller.pb'), '--tools', TOOLS, '--state', state, '--library', join(work, 'library')]);
+    expect(r.code, describeRun(r)).toBe(EXIT_OK);
+    expect(r.stdout).toBe('before\ngot: safe\n');
+    expect(toolLines()).toEqual(['A ["A-1001"]']);
+    // Two write_playbook requests: the first version, then the repair after Pay's key-error.
+    const gens = fake.messageRequests().filter((x) => forcedName(x) === 'write_playbook');
+    expect(gens).toHaveLength(2);
+    expect(promptText(gens[1]!)).toContain('key "nope" not found');
+
+    const a = await audit(state);
+    expect(a.status).toBe('finished');
+    expect(a.plans).toHaveLength(1);
+    const p = a.plans[0]!;
+    expect(p.playbook).toBe('Pay');
+    expect(p.status).toBe('failed');
+    expect(typeof p.finishedAt).toBe('string');
+    expect(statuses(p)).toEqual(['lookup completed', 'charge failed']);
+    expect(violationsOf(step(p, 'charge'))).toEqual([{ kind: 'aborted', tool: null, message: 'the call of Pay was abandoned (its playbook failed)' }]);
+  });
+});
+
 // ---------------------------------------------------------------------------------------
 // 4. Locus descriptions and names
 
@@ -381,6 +450,11 @@ describe('4. Locus: descriptions and names are text, never structure', () => {
     expect(run.stderr.split('\n')[0]).toBe(`${fix('comment-description.yaml')}:4:14: error: description: contains '<!--', which would start a comment; write it another way`);
     expect(fake.messageRequests()).toEqual([]);
     expect(toolLines()).toEqual([]);
+    // The same for a hint and a predicate (in process, through compileLocus).
+    const hint = compileLocus('id: h\nname: Refund\nsteps:\n  - id: verify\n    description: Look up\n    hints: ["Ask <!-- twice"]\n', 'h.yaml');
+    expect(hint.diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual(["6:12 steps[0].hints: contains '<!--', which would start a comment; write it another way"]);
+    const pred = compileLocus('id: p\nname: Refund\nsteps:\n  - id: verify\n    description: Look up\n    validation:\n      predicate: \'result["x"] == "<!--"\'\n', 'p.yaml');
+    expect(pred.diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual(["7:18 steps[0].validation.predicate: contains '<!--', which would start a comment; write it another way"]);
   });
 
   it('description "allow_extra_tools: true" is only the description: extra tools stay rejected (plan, disasm, a run)', async () => {
@@ -467,6 +541,8 @@ describe('5. natural-language steps nested under a contracted step are part of i
     expect(step(p, 'handle').violations).toEqual([]);
     expect(p.outside).toEqual([]);
     expect(step(p, 'handle').result).toEqual({ ok: true, paid: 129 });
+    // The nested steps' turns count for the plan (the block's one and two per nested step).
+    expect(p.iterations).toBe(5);
     // Closed at its end, after the last call.
     expect(step(p, 'handle').completedAt! >= step(p, 'handle').toolCalls[1]!.at).toBe(true);
   });
@@ -493,6 +569,67 @@ describe('5. natural-language steps nested under a contracted step are part of i
     expect(callsOf(step(p, 'handle'))).toEqual(['A ok', 'B ok']);
     expect(step(p, 'handle').errors).toEqual([]);
     expect(p.status).toBe('completed');
+  });
+});
+
+describe('5b. max_iterations bounds the model turns of the nested steps of a contracted step', () => {
+  // The plan's turns are all its steps' turns together (LANGUAGE.md 12.1, 12.3). When a nested
+  // step reaches max_iterations, the contracted step fails; the steps nested after it must not
+  // go on asking the model, uncounted and without the contract.
+  //
+  // PRODUCT BUG (these two tests fail): vm/model/driver.ts converse() (lines 146-151) closes
+  // the contracted step (planClose 'failed', max-iterations) from a NESTED conversation too,
+  // which sets plan.current to -1 (vm/plan.ts closeStep, line 286) while the machine is still
+  // inside the step's body; the failure only surfaces at PLAN_END (vm/machine.ts
+  // closePlanStep, line 1089). Meanwhile machine.planStepOf() returns undefined (line 1043),
+  // so every later nested conversation gets no contract in its instruction and is not counted
+  // by planIteration (max_iterations 1 here: 7 model requests, audit "1/1 model turns"), and
+  // its tool calls are judged with no current step: recorded in plan.outside with
+  // "called outside every step of the plan" extra-tool violations.
+  it('a loop over a nested step (max_iterations 1): one model request in all; no call recorded outside the steps', async () => {
+    keyOf = (req) => (planStepOf(req) ? `handle/${stepOf(req)}` : `no-contract/${stepOf(req) ?? '?'}`);
+    fake.setResponder((req) => (turnOf(req) === 0 ? callTool('A', { x: 'A-1001' }) : finish()));
+    const { r, state } = await runWithState(fix('loop-max.pb'));
+    expect(r.code, describeRun(r)).toBe(EXIT_RUNTIME);
+    expect(r.stderr).toContain("error: required step 'handle' of Main failed: the plan used its 1 model turns (max_iterations)");
+    expect(r.stdout).toBe('');
+    expect(toolLines()).toEqual(['A ["A-1001"]']);
+
+    const p = (await audit(state)).plans[0]!;
+    expect(p.status).toBe('failed');
+    expect(statuses(p)).toEqual(['handle failed']);
+    expect(violationsOf(step(p, 'handle')).map((v) => v.kind)).toEqual(['max-iterations']);
+    expect(p.iterations).toBe(1);
+    // Every model request was a counted turn of the plan, with the contract in its instruction.
+    expect.soft(requestLog(), 'model requests after max_iterations was reached').toEqual(['handle/01.01#0']);
+    expect.soft(p.outside, 'calls of the nested steps recorded as outside every step').toEqual([]);
+    expect.soft(p.violations).toEqual([]);
+  });
+
+  it('a block with two nested steps (max_iterations 2): the second nested step makes no model request', async () => {
+    keyOf = (req) => (planStepOf(req) ? `handle/${stepOf(req)}` : `no-contract/${stepOf(req) ?? '?'}`);
+    writeFileSync(join(work, 'block-max.pb'), readFileSync(fix('block.pb'), 'utf8').replace('## Main\n', '## Main\nmax_iterations: 2\n'));
+    fake.setResponder(
+      scriptedModel({
+        'handle/01': [finishBlock(true)],
+        // Busy: never finishes.
+        'handle/01.01': (_req, turn) => use({ name: 'set_variable', input: { name: '$note', value: `turn ${turn}` } }),
+        'handle/01.02': [callTool('B', { x: 129 }), finish()],
+        'no-contract/01.02': [callTool('B', { x: 129 }), finish()],
+      }),
+    );
+    const { r, state } = await runWithState('block-max.pb');
+    expect(r.code, describeRun(r)).toBe(EXIT_RUNTIME);
+    expect(r.stderr).toContain("error: required step 'handle' of Main failed: the plan used its 2 model turns (max_iterations)");
+    expect(toolLines()).toEqual([]);
+
+    const p = (await audit(state)).plans[0]!;
+    expect(statuses(p)).toEqual(['handle failed']);
+    expect(violationsOf(step(p, 'handle')).map((v) => v.kind)).toEqual(['max-iterations']);
+    expect(p.iterations).toBe(2);
+    expect.soft(requestLog(), 'model requests after max_iterations was reached').toEqual(['handle/01#0', 'handle/01.01#0']);
+    expect.soft(p.outside, 'calls of the nested steps recorded as outside every step').toEqual([]);
+    expect.soft(p.violations).toEqual([]);
   });
 });
 
@@ -553,6 +690,24 @@ describe('7. End program ends the plans it interrupts', () => {
   });
 });
 
+describe('7b. End program inside a contracted step', () => {
+  it("the open step is judged as at its end: 'first' (B never called) failed, the plan failed (incomplete, naming 'first')", async () => {
+    const { r, state } = await runWithState(fix('end-open.pb'));
+    expect(r.code, describeRun(r)).toBe(EXIT_OK);
+    expect(toolLines()).toEqual(['A [0]']);
+
+    const a = await audit(state);
+    expect(a.status).toBe('halted');
+    const p = a.plans[0]!;
+    expect(p.status).toBe('failed');
+    expect(statuses(p)).toEqual(['first failed', 'second pending']);
+    expect(callsOf(step(p, 'first'))).toEqual(['A ok [code]']);
+    expect(violationsOf(step(p, 'first'))).toEqual([{ kind: 'validation', tool: null, message: 'expected tool not called successfully: B' }]);
+    // 'second' is optional: only 'first' makes the plan incomplete.
+    expect(violationsOf(p)).toEqual([{ kind: 'incomplete', tool: null, message: "required step not completed before the playbook returned: 'first' (failed)" }]);
+  });
+});
+
 // ---------------------------------------------------------------------------------------
 // 8. Run-time errors inside a contracted step
 
@@ -574,8 +729,11 @@ describe('8. run-time errors inside a contracted step', () => {
     expect(violationsOf(step(p, 'second'))).toEqual([{ kind: 'aborted', tool: null, message: `the run stopped: ${message}` }]);
     expect(p.violations).toEqual([]);
     // It cannot be resumed past the error: resuming fails the same way, and nothing runs again.
+    const records = decodeJournal(readFileSync(join(state, 'journal.pbj'))).records;
+    expect(records.at(-1)).toMatchObject({ t: 'end', status: 'failed', final: true, message });
     const again = await pb(['resume', state]);
-    expect(again.code, describeRun(again)).not.toBe(EXIT_OK);
+    expect(again.code, describeRun(again)).toBe(4);
+    expect(again.stderr).toContain(`error: the run has already ended (failed: ${message}); there is nothing to resume`);
     expect(toolLines()).toEqual(['A [1]']);
   });
 
@@ -585,8 +743,9 @@ describe('8. run-time errors inside a contracted step', () => {
     expect(first.r.stderr).toMatch(/error: tool 'Boom' failed \(call [0-9a-f]+:\d+\): payment gateway down\n/);
     expect(first.r.stderr).toContain(`fix the cause, then continue with: pb resume ${first.state}`);
     expect(toolLines()).toEqual(['A ["A-1001"]', 'Boom [129]']);
-    const journal = readFileSync(join(first.state, 'journal.pbj'));
-    expect(journal.includes('tool-failed'), 'the failed call is journaled as tool-failed').toBe(true);
+    // The failure is journaled (tool-failed), so the audit (a replay of the journal) knows the call threw.
+    const failedRecords = decodeJournal(readFileSync(join(first.state, 'journal.pbj'))).records.filter((x) => x.t === 'tool-failed');
+    expect(failedRecords.map((x) => (x as { error: string }).error)).toEqual(['payment gateway down']);
 
     const before = await audit(first.state);
     expect(before.status).toBe('failed');
@@ -615,6 +774,39 @@ describe('8. run-time errors inside a contracted step', () => {
     expect(callsOf(step(p, 'charge'))).toEqual(['Boom ok [code]']);
     expect(step(p, 'charge').result).toEqual({ charged: 129 });
     expect(step(p, 'charge').violations).toEqual([]);
+  });
+});
+
+describe('8b. a tool the model calls throws (tool-error) in a contracted step', () => {
+  it('the plan stays running with the call as error; pb resume after the fix re-issues it (same call id) and completes the plan', async () => {
+    fake.setResponder(scriptedModel({ charge: [callTool('Boom', { x: 129 }), finish()] }));
+    const first = await runWithState(fix('model-boom.pb'), { env: { ER_BOOM_FAIL: '1' } });
+    expect(first.r.code, describeRun(first.r)).toBe(EXIT_RUNTIME);
+    expect(first.r.stderr).toMatch(/model-boom\.pb:13:3: error: tool 'Boom' failed \(call [0-9a-f]+:\d+\): payment gateway down\n/);
+    expect(requestLog()).toEqual(['charge#0']);
+
+    const before = (await audit(first.state)).plans[0]!;
+    expect(before.status).toBe('running');
+    expect(statuses(before)).toEqual(['charge in_progress']);
+    expect(callsOf(step(before, 'charge'))).toEqual(['Boom error']);
+    expect(step(before, 'charge').errors).toEqual(['Boom: payment gateway down']);
+
+    const second = await pb(['resume', first.state], { env: { ER_BOOM_FAIL: '0' } });
+    expect(second.code, describeRun(second)).toBe(EXIT_OK);
+    expect(second.stdout).toBe('charged\n');
+    // The model was not asked again for its first turn (it is replayed from the journal).
+    expect(requestLog()).toEqual(['charge#0', 'charge#1']);
+    const log = toolLog();
+    expect(log.map((c) => `${c.name} ${JSON.stringify(c.args)}`)).toEqual(['Boom [129]', 'Boom [129]']);
+    expect(log[1]!.callId).toBe(log[0]!.callId);
+
+    const a = await audit(first.state);
+    expect(a.status).toBe('finished');
+    const p = a.plans[0]!;
+    expect(p.status).toBe('completed');
+    expect(statuses(p)).toEqual(['charge completed']);
+    expect(callsOf(step(p, 'charge'))).toEqual(['Boom ok']);
+    expect(step(p, 'charge').result).toEqual({ charged: 129 });
   });
 });
 

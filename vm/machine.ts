@@ -1049,6 +1049,19 @@ export class Machine {
     return at ? countIteration(at.plan, this.clock) : undefined;
   }
 
+  /**
+   * max_iterations is spent: frame f's current step fails with the violation, its plan fails,
+   * and the returned error (step-failed) stops the run, since no step of the plan may ask again.
+   */
+  planExhausted(f: Frame, violation: Violation): PbRuntimeError {
+    const at = this.planStepOf(f)!;
+    const ex = at.plan.steps[at.k]!;
+    closeStep(at.plan, at.k, 'failed', this.clock, [violation.message], 'max-iterations');
+    at.plan.status = 'failed';
+    at.plan.finishedAt = this.clock;
+    return new PbRuntimeError('step-failed', `${ex.required ? 'required' : 'optional'} step '${ex.id}' of ${f.code.name} failed: ${violation.message}`, this.callStack());
+  }
+
   /** The result the model gave for frame f's current plan step. */
   planSetResult(f: Frame, result: Value): void {
     const at = this.planStepOf(f);

@@ -144,12 +144,9 @@ export class NLDriver {
     let said = false;
     for (let turn = 0; turn < this.options.maxTurns; turn++) {
       if (planned) {
+        // The plan's budget of model turns is spent: the procedure stops here, whichever step asks.
         const over = this.machine.planIteration(frame);
-        if (over) {
-          this.machine.planClose(frame, 'failed', [over.message], 'max-iterations');
-          actions.push(`stopped: ${over.message}`);
-          return { value: null, actions, runNested: false };
-        }
+        if (over) throw this.machine.planExhausted(frame, over);
       }
       const reply = await this.host.complete(request, site);
       const uses = reply.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');

@@ -3,23 +3,16 @@
 // (strict_sequence, allow_extra_tools, max_iterations). Reads and checks them; the lowerer
 // turns them into the code object's PlanSpec and the VM enforces it (vm/plan.ts).
 import type { ContractLine } from '../grammar/doc-tokens.js';
-import type { Value } from '../vm/pbasm/program.js';
+import type { StepContract, Value } from '../vm/pbasm/program.js';
 import type { Expr, Pos } from './ast.js';
 import type { Reporter } from './declarations.js';
 import { ExprError, namesRead, toExpr } from './expr-ast.js';
 import { nativeIndex } from '../vm/pbasm/natives-table.js';
 
-export interface ContractDecl {
+/** A step's contract as read from its lines: the contract, plus its id and predicate before compiling. */
+export interface ContractDecl extends StepContract {
   id?: string;
-  expectedTools: string[];
-  hints: string[];
-  required: boolean;
-  maxToolCalls: number | null;
-  timeoutSeconds: number | null;
-  minToolCalls: number;
-  requiredResultKeywords: string[];
   predicate?: { expr: Expr; text: string; pos: Pos };
-  metadata: Record<string, Value>;
   pos: Pos;
 }
 

@@ -114,19 +114,8 @@ export class Lowerer {
       }
       if (ids.has(id)) this.report.error('contract', `step id '${id}' is used by two steps of this playbook`, c.pos);
       ids.add(id);
-      const spec: PlanStepSpec = {
-        id,
-        step: -1,
-        description: s.text.split('\n')[0]!,
-        expectedTools: c.expectedTools,
-        hints: c.hints,
-        required: c.required,
-        maxToolCalls: c.maxToolCalls,
-        timeoutSeconds: c.timeoutSeconds,
-        minToolCalls: c.minToolCalls,
-        requiredResultKeywords: c.requiredResultKeywords,
-        metadata: c.metadata,
-      };
+      const { id: _id, predicate: _predicate, pos: _pos, ...contract } = c;
+      const spec: PlanStepSpec = { id, step: -1, description: s.text.split('\n')[0]!, ...contract };
       if (c.predicate) {
         spec.predicate = this.predicate(id, c.predicate.expr, c.predicate.pos);
         spec.predicateText = c.predicate.text;
@@ -138,21 +127,26 @@ export class Lowerer {
 
   /** A predicate as a code object: one parameter, `result`; returns the expression's value. */
   private predicate(id: string, expr: Expr, pos: Pos): CodeObject {
-    const at = this.where(pos);
-    const sub = new Lowerer(this.agent, { ...this.pb, params: [{ name: 'result', hasDefault: false, pos }] }, this.symbols, this.report, this.where);
-    sub.beginStep({ id, text: `predicate of step ${id}`, pos }, 'predicate');
+    return this.expressionCode(`${this.pb.name}.${id}.predicate`, { id, text: `predicate of step ${id}`, pos }, 'predicate', expr, ['result']);
+  }
+
+  /** A one-step code object that returns an expression (a state trigger's condition, a predicate). */
+  private expressionCode(name: string, step: StepBase, kind: StepKind, expr: Expr, params: string[]): CodeObject {
+    const at = this.where(step.pos);
+    const sub = new Lowerer(this.agent, { ...this.pb, params: params.map((p) => ({ name: p, hasDefault: false, pos: step.pos })) }, this.symbols, this.report, this.where);
+    sub.beginStep(step, kind);
     sub.expr(expr);
     sub.e.emit(Op.RETURN);
     return sub.e.finish({
-      name: `${this.pb.name}.${id}.predicate`,
-      title: `predicate of step ${id}`,
+      name,
+      title: step.text,
       agent: this.agent.name,
       kind: 'markdown',
       description: '',
       notes: [],
       metadata: {},
       public: false,
-      params: [{ name: 'result', hasDefault: false }],
+      params: params.map((p) => ({ name: p, hasDefault: false })),
       triggers: [],
       file: at.file,
       line: at.line,
@@ -211,26 +205,7 @@ export class Lowerer {
     return this.pb.triggers.map((t) => {
       const at = this.where(t.pos);
       const info: TriggerInfo = { id: t.id, kind: t.kind, text: t.text, line: at.line, file: at.file };
-      if (t.kind === 'state' && t.expr) {
-        const sub = new Lowerer(this.agent, { ...this.pb, params: [] }, this.symbols, this.report, this.where);
-        sub.beginStep({ id: t.id, text: t.text, pos: t.pos }, 'trigger');
-        sub.expr(t.expr);
-        sub.e.emit(Op.RETURN);
-        info.cond = sub.e.finish({
-          name: `${this.pb.name}.${t.id}`,
-          title: t.text,
-          agent: this.agent.name,
-          kind: 'markdown',
-          description: '',
-          notes: [],
-          metadata: {},
-          public: false,
-          params: [],
-          triggers: [],
-          file: at.file,
-          line: at.line,
-        });
-      }
+      if (t.kind === 'state' && t.expr) info.cond = this.expressionCode(`${this.pb.name}.${t.id}`, { id: t.id, text: t.text, pos: t.pos }, 'trigger', t.expr, []);
       return info;
     });
   }

@@ -46,11 +46,12 @@ import { AnthropicModel } from '../src/providers/anthropic.js';
 import { runProgram, type AuditReport } from '../src/run.js';
 import { nodeSourceHost } from '../src/source-host.js';
 import { decodeJournal } from '../vm/durable/journal.js';
-import type { PlanExecution, StepExecution } from '../vm/plan.js';
+import type { PlanExecution } from '../vm/plan.js';
 import type { Program } from '../vm/pbasm/program.js';
 import type { RunnerIO, RunOutcome } from '../vm/runner.js';
 import { startFakeAnthropic, type FakeAnthropic, type RecordedRequest, type Reply, type Responder } from './support/fake-anthropic.js';
 import { lastToolResults, promptText, stepOf, turnOf } from './support/model-script.js';
+import { call, callsOf, callTool, conversations, finish, finishBlock, planStepOf, scriptedModel, skip, statuses, step, use, violationsOf, type ConversationKey, type Turns } from './support/plan-script.js';
 
 const FIX = join(REPO, 'test/fixtures/enforce-review');
 const fix = (name: string) => join(FIX, name);
@@ -132,71 +133,14 @@ async function runWithState(file: string, options: PbOptions = {}): Promise<{ r:
   return { r, state };
 }
 
-const statuses = (p: PlanExecution) => p.steps.map((s) => `${s.id} ${s.status}`);
-const callsOf = (s: StepExecution) => s.toolCalls.map((c) => `${c.tool} ${c.outcome}${c.by === 'code' ? ' [code]' : ''}${c.extra ? ' (extra)' : ''}`);
-const violationsOf = (s: { violations: PlanExecution['violations'] }) => s.violations.map((v) => ({ kind: v.kind, tool: v.tool ?? null, message: v.message }));
-const step = (p: PlanExecution, id: string) => {
-  const s = p.steps.find((x) => x.id === id);
-  if (!s) throw new Error(`no step ${id} in plan ${p.planId}`);
-  return s;
-};
 
 // --- the scripted model --------------------------------------------------------------------
 
-const call = (name: string, args: Record<string, unknown> = {}) => ({ name: 'call_playbook', input: { name, args } });
-const use = (...uses: Array<{ name: string; input: unknown }>): Reply => ({ toolUses: uses });
-const callTool = (name: string, args: Record<string, unknown> = {}): Reply => use(call(name, args));
-const finish = (result?: unknown): Reply => ({ toolUse: { name: 'finish_step', input: result === undefined ? {} : { result } } });
-const skip = (reason: string): Reply => ({ toolUse: { name: 'skip_step', input: { reason } } });
-const finishBlock = (runNested: boolean): Reply => ({ toolUse: { name: 'finish_block', input: { run_nested: runNested } } });
-
-/** The plan step a request is about: the contract line of its instruction. */
-function planStepOf(req: RecordedRequest): string | undefined {
-  const all = [...promptText(req).matchAll(/^This step is '([^']+)' of an enforced procedure/gm)];
-  return all.length ? all[all.length - 1]![1] : undefined;
-}
-
 /** How each test names the conversation a request belongs to (the plan step by default). */
-let keyOf: (req: RecordedRequest) => string | undefined = planStepOf;
-
-type Turns = Reply[] | ((req: RecordedRequest, turn: number) => Reply);
-
-/**
- * A model scripted per conversation: turn n of conversation `key` gets `script[key][n]` (the
- * last one repeats). A conversation without a script just finishes.
- */
-function scriptedModel(script: Record<string, Turns>): Responder {
-  return (req) => {
-    const key = keyOf(req);
-    const turn = turnOf(req);
-    const s = key ? script[key] : undefined;
-    if (!s) return finish();
-    if (typeof s === 'function') return s(req, turn);
-    return s[Math.min(turn, s.length - 1)]!;
-  };
-}
-
-const requestsFor = (key: string) => fake.messageRequests().filter((r) => keyOf(r) === key);
-/** Which conversation each model request was about, and its turn: "verify#1". */
-const requestLog = (reqs: RecordedRequest[] = fake.messageRequests()) => reqs.map((r) => `${keyOf(r) ?? '?'}#${turnOf(r)}`);
-
-/** The tool results the model got for its turn `turn` of conversation `key`. */
-function answersTo(key: string, turn: number): Array<{ content: string; is_error?: boolean }> {
-  const next = requestsFor(key).find((r) => turnOf(r) === turn + 1);
-  if (!next) throw new Error(`no request for turn ${turn + 1} of ${key}; requests: ${requestLog().join(', ')}`);
-  return lastToolResults(next);
-}
-
-/** The one error answer the model got for its turn `turn` of conversation `key`. */
-function errorAnswerTo(key: string, turn: number): string {
-  const results = answersTo(key, turn);
-  expect(results, `answers to turn ${turn} of ${key}`).toHaveLength(1);
-  expect(results[0]!.is_error, `the answer to turn ${turn} of ${key} is not an error: ${results[0]!.content}`).toBe(true);
-  return results[0]!.content;
-}
-
-/** The one rejection the model got for its turn `turn` of conversation `key`, parsed. */
-const rejectionAt = (key: string, turn: number): unknown => JSON.parse(errorAnswerTo(key, turn));
+let keyOf: ConversationKey = planStepOf;
+/** A model scripted per conversation, named by the test's current `keyOf`. */
+const model = (script: Record<string, Turns>): Responder => scriptedModel(script, (req) => keyOf(req));
+const { requestsFor, requestLog, answersTo, errorAnswerTo, rejectionAt } = conversations(() => fake, () => keyOf);
 
 // --- in-process runs ---------------------------------------------------------------------------
 
@@ -240,7 +184,7 @@ const FORBIDDEN_VERIFY = "'Forbidden' is not in the tool contract of step 'verif
 
 describe('1. a nested enforced procedure cannot widen the contract of the step that called it', () => {
   it("the model calls Helper (allow_extra_tools: true) from step 'verify': Helper's Forbidden(99) is rejected by Main's contract, never runs; contract-violation", async () => {
-    fake.setResponder(scriptedModel({ verify: [callTool('Helper'), callTool('A', { x: 'A-1001' }), finish()], pay: [callTool('B', { x: 129 }), finish()] }));
+    fake.setResponder(model({ verify: [callTool('Helper'), callTool('A', { x: 'A-1001' }), finish()], pay: [callTool('B', { x: 129 }), finish()] }));
     const { r, state } = await runWithState(fix('nested.pb'));
     expect(r.code, describeRun(r)).toBe(EXIT_RUNTIME);
     expect(r.stderr).toContain(`nested.pb:26:3: error: call to 'Forbidden' rejected: ${FORBIDDEN_VERIFY}\n`);
@@ -279,7 +223,7 @@ describe('1. a nested enforced procedure cannot widen the contract of the step t
   it("the model calls Forbidden from Diagnose's natural-language step (Diagnose allows extra tools): rejected with the caller's contract, the run goes on", async () => {
     keyOf = (req) => planStepOf(req) ?? (/^Perform step 01: Run the diagnostics/m.test(promptText(req)) ? 'diagnose' : undefined);
     fake.setResponder(
-      scriptedModel({
+      model({
         verify: [callTool('Diagnose'), callTool('A', { x: 'A-1001' }), finish()],
         diagnose: [callTool('Forbidden', { x: 1 }), finish('diagnosed')],
         pay: [callTool('B', { x: 129 }), finish()],
@@ -316,7 +260,7 @@ describe('2. a recursive call cannot reset the limits of the outer call', () => 
       return id ? `${id}@${stack.split(' > ').length}` : undefined;
     };
     fake.setResponder(
-      scriptedModel({
+      model({
         'pay@1': [callTool('B', { x: 'outer' }), callTool('Main'), finish()],
         'pay@2': [callTool('B', { x: 'inner' }), skip('the refund was already paid')],
       }),
@@ -470,7 +414,7 @@ describe('4. Locus: descriptions and names are text, never structure', () => {
     expect(dis.stdout).toContain('    plan strict_sequence=true allow_extra_tools=false max_iterations=25\n');
 
     // Run it: the model calls Forbidden first; it is rejected and never runs.
-    fake.setResponder(scriptedModel({ verify: [callTool('Forbidden', { x: 1 }), callTool('A', { x: 'A-1001' }), finish()] }));
+    fake.setResponder(model({ verify: [callTool('Forbidden', { x: 1 }), callTool('A', { x: 'A-1001' }), finish()] }));
     const { outcome, machine } = await runInProcess(r.program!);
     expect(outcome.status, failure(outcome)).toBe('finished');
     expect(toolLines()).toEqual(['A ["A-1001"]']);
@@ -517,7 +461,7 @@ describe('5. natural-language steps nested under a contracted step are part of i
   it("a nested step's finish_step does not close 'handle' early: the second nested step's call is accepted; 'handle' completes at its end", async () => {
     keyOf = byNestedStep;
     fake.setResponder(
-      scriptedModel({
+      model({
         'handle/01': [finishBlock(true)],
         'handle/01.01': [callTool('A', { x: 'A-1001' }), finish('looked up')],
         'handle/01.02': [callTool('B', { x: 129 }), finish('paid')],
@@ -551,7 +495,7 @@ describe('5. natural-language steps nested under a contracted step are part of i
     keyOf = byNestedStep;
     writeFileSync(join(work, 'optional.pb'), readFileSync(fix('block.pb'), 'utf8').replace('  expected_tools: A, B\n', '  expected_tools: A, B\n  required: false\n'));
     fake.setResponder(
-      scriptedModel({
+      model({
         'handle/01': [finishBlock(true)],
         'handle/01.01': [skip('nothing to look up'), callTool('A', { x: 'A-1001' }), finish()],
         'handle/01.02': [callTool('B', { x: 129 }), finish()],
@@ -610,7 +554,7 @@ describe('5b. max_iterations bounds the model turns of the nested steps of a con
     keyOf = (req) => (planStepOf(req) ? `handle/${stepOf(req)}` : `no-contract/${stepOf(req) ?? '?'}`);
     writeFileSync(join(work, 'block-max.pb'), readFileSync(fix('block.pb'), 'utf8').replace('## Main\n', '## Main\nmax_iterations: 2\n'));
     fake.setResponder(
-      scriptedModel({
+      model({
         'handle/01': [finishBlock(true)],
         // Busy: never finishes.
         'handle/01.01': (_req, turn) => use({ name: 'set_variable', input: { name: '$note', value: `turn ${turn}` } }),
@@ -639,7 +583,7 @@ describe('5b. max_iterations bounds the model turns of the nested steps of a con
 describe("6. a predicate gates on the tool's answer, not on the model's claim", () => {
   it('Policy says eligible false, the model claims true (twice): check fails, Refund never runs; the audit keeps both', async () => {
     fake.setResponder(
-      scriptedModel({
+      model({
         check: [callTool('Policy', { order_id: 'A-1002' }), finish({ eligible: true }), finish({ eligible: true })],
         refund: [callTool('Refund', { order_id: 'A-1002', amount: 59 }), finish()],
       }),
@@ -779,7 +723,7 @@ describe('8. run-time errors inside a contracted step', () => {
 
 describe('8b. a tool the model calls throws (tool-error) in a contracted step', () => {
   it('the plan stays running with the call as error; pb resume after the fix re-issues it (same call id) and completes the plan', async () => {
-    fake.setResponder(scriptedModel({ charge: [callTool('Boom', { x: 129 }), finish()] }));
+    fake.setResponder(model({ charge: [callTool('Boom', { x: 129 }), finish()] }));
     const first = await runWithState(fix('model-boom.pb'), { env: { ER_BOOM_FAIL: '1' } });
     expect(first.r.code, describeRun(first.r)).toBe(EXIT_RUNTIME);
     expect(first.r.stderr).toMatch(/model-boom\.pb:13:3: error: tool 'Boom' failed \(call [0-9a-f]+:\d+\): payment gateway down\n/);
@@ -846,7 +790,7 @@ describe('9. compile errors, with their positions', () => {
 
 describe('10. strict_sequence false: a step completed early is not run again', () => {
   it("B (step 'pay') called during 'verify': 'pay' completes, and when reached makes no model request", async () => {
-    fake.setResponder(scriptedModel({ verify: [use(call('A', { x: 'A-1001' }), call('B', { x: 129 })), finish()], pay: [callTool('B', { x: 129 }), finish()] }));
+    fake.setResponder(model({ verify: [use(call('A', { x: 'A-1001' }), call('B', { x: 129 })), finish()], pay: [callTool('B', { x: 129 }), finish()] }));
     const { r, state } = await runWithState(fix('loose.pb'));
     expect(r.code, describeRun(r)).toBe(EXIT_OK);
     expect(r.stdout).toBe('done\n');

@@ -1,6 +1,6 @@
 // Enforced procedures (step tool contracts, the Locus model): compiler/contracts.ts,
 // compiler/locus.ts, vm/plan.ts, the PLAN_BEGIN / PLAN_END / PLAN_CHECK ops and the
-// tool-call checks in vm/machine.ts (toolEffect, judgeModelTool, closePlanStep), the
+// tool-call checks in vm/machine.ts (toolEffect, judgeTool, closePlanStep), the
 // driver's finish checks (vm/model/driver.ts: checkFinish, skip_step, planIteration),
 // `pb audit` (src/cli/audit-commands.ts, auditRun in src/run.ts).
 //
@@ -43,11 +43,11 @@ import { formatDiagnostics } from '../compiler/diagnostics.js';
 import { compileFile } from '../src/load-program.js';
 import { AnthropicModel } from '../src/providers/anthropic.js';
 import { runProgram, type AuditReport } from '../src/run.js';
-import type { PlanExecution, StepExecution } from '../vm/plan.js';
 import type { CodeObject, Program } from '../vm/pbasm/program.js';
 import type { RunnerIO } from '../vm/runner.js';
-import { startFakeAnthropic, type FakeAnthropic, type RecordedRequest, type Reply, type Responder } from './support/fake-anthropic.js';
-import { lastToolResults, promptText, toolHistory, turnOf } from './support/model-script.js';
+import { startFakeAnthropic, type FakeAnthropic } from './support/fake-anthropic.js';
+import { promptText, turnOf } from './support/model-script.js';
+import { call, callsOf, callTool, conversations, finish, scriptedModel, setVar, skip, statuses, step, use, violationsOf } from './support/plan-script.js';
 
 const FIX = join(REPO, 'test/fixtures/enforce');
 const fix = (name: string) => join(FIX, name);
@@ -144,65 +144,7 @@ async function audit(state: string): Promise<AuditReport> {
   return JSON.parse(r.stdout) as AuditReport;
 }
 
-const statuses = (p: PlanExecution) => p.steps.map((s) => `${s.id} ${s.status}`);
-const callsOf = (s: StepExecution) => s.toolCalls.map((c) => `${c.tool} ${c.outcome}${c.by === 'code' ? ' [code]' : ''}${c.extra ? ' (extra)' : ''}`);
-const violationsOf = (s: { violations: PlanExecution['violations'] }) => s.violations.map((v) => ({ kind: v.kind, tool: v.tool ?? null, message: v.message }));
-const step = (p: PlanExecution, id: string) => {
-  const s = p.steps.find((x) => x.id === id);
-  if (!s) throw new Error(`no step ${id} in plan ${p.planId}`);
-  return s;
-};
-
-// --- the scripted model --------------------------------------------------------------------
-
-const call = (name: string, args: Record<string, unknown>) => ({ name: 'call_playbook', input: { name, args } });
-const use = (...uses: Array<{ name: string; input: unknown }>): Reply => ({ toolUses: uses });
-const callTool = (name: string, args: Record<string, unknown>): Reply => use(call(name, args));
-const finish = (result?: unknown): Reply => ({ toolUse: { name: 'finish_step', input: result === undefined ? {} : { result } } });
-const skip = (reason: string): Reply => ({ toolUse: { name: 'skip_step', input: { reason } } });
-const setVar = (name: string, value: unknown) => ({ name: 'set_variable', input: { name, value } });
-
-/** The plan step a request is about: the contract line of its instruction. */
-function planStepOf(req: RecordedRequest): string | undefined {
-  const all = [...promptText(req).matchAll(/^This step is '([^']+)' of an enforced procedure/gm)];
-  return all.length ? all[all.length - 1]![1] : undefined;
-}
-
-type Turns = Reply[] | ((req: RecordedRequest, turn: number) => Reply);
-
-/**
- * A model scripted per plan step: turn n of step `id` gets `script[id][n]` (the last one
- * repeats). A step without a script just finishes.
- */
-function procedureModel(script: Record<string, Turns>): Responder {
-  return (req) => {
-    const id = planStepOf(req);
-    const turn = turnOf(req);
-    const s = id ? script[id] : undefined;
-    if (!s) return finish();
-    if (typeof s === 'function') return s(req, turn);
-    return s[Math.min(turn, s.length - 1)]!;
-  };
-}
-
-const requestsFor = (id: string) => fake.messageRequests().filter((r) => planStepOf(r) === id);
-/** Which step each model request was about, and its turn: "open_ticket#1". */
-const requestLog = (reqs: RecordedRequest[] = fake.messageRequests()) => reqs.map((r) => `${planStepOf(r) ?? '?'}#${turnOf(r)}`);
-
-/** The tool results the model got for its turn `turn` of step `id`. */
-function answersTo(id: string, turn: number): Array<{ content: string; is_error?: boolean }> {
-  const next = requestsFor(id).find((r) => turnOf(r) === turn + 1);
-  if (!next) throw new Error(`no request for turn ${turn + 1} of step ${id}; requests: ${requestLog().join(', ')}`);
-  return lastToolResults(next);
-}
-
-/** The one rejection the model got for its turn `turn` of step `id`, parsed. */
-function rejectionAt(id: string, turn: number): unknown {
-  const results = answersTo(id, turn);
-  expect(results, `answers to turn ${turn} of ${id}`).toHaveLength(1);
-  expect(results[0]!.is_error, `the answer to turn ${turn} of ${id} is not an error: ${results[0]!.content}`).toBe(true);
-  return JSON.parse(results[0]!.content);
-}
+const { requestsFor, requestLog, answersTo, rejectionAt } = conversations(() => fake);
 
 // --- in-process runs ---------------------------------------------------------------------------
 
@@ -280,7 +222,7 @@ describe('fixtures: Locus playbooks compile to their plans', () => {
 describe('the model breaks the contract: rejected calls never run, the audit records them', () => {
   it('out of order, extra tools, over max_tool_calls: rejections with the contract, nothing forbidden runs, the steps go on', async () => {
     fake.setResponder(
-      procedureModel({
+      scriptedModel({
         acknowledge_alert: [
           callTool('OpenTicket', { title: 'ALERT-7', severity: 'sev1' }), // a later step's tool
           callTool('DeleteLogs', { service: 'checkout-api' }), // in no contract
@@ -431,7 +373,7 @@ describe('the model breaks the contract: rejected calls never run, the audit rec
 
   it('a result that fails validation gets one repair turn; fixed there, the step completes', async () => {
     fake.setResponder(
-      procedureModel({
+      scriptedModel({
         acknowledge_alert: [callTool('AckAlert', { alert_id: 'ALERT-7' }), finish()],
         gather_signals: [use(call('QueryMetrics', { service: 'checkout-api' }), call('FetchLogs', { service: 'checkout-api' })), finish()],
         // No tool runs in this step, so the model's result is the step's result.
@@ -472,7 +414,7 @@ describe('the model breaks the contract: rejected calls never run, the audit rec
 
   it("the model's claim never stands in for a tool's answer: a result the tool did not give fails the predicate", async () => {
     fake.setResponder(
-      procedureModel({
+      scriptedModel({
         collect_request: [
           { toolUse: { name: 'ask_user', input: { question: 'Which order, and why a refund?' } } },
           use(setVar('$order_id', 'A-1002'), setVar('$reason', 'changed my mind'), { name: 'finish_step', input: {} }),
@@ -498,7 +440,7 @@ describe('the model breaks the contract: rejected calls never run, the audit rec
 
   it('a required step whose result still lacks the keyword after the repair fails: step-failed, later steps never run', async () => {
     fake.setResponder(
-      procedureModel({
+      scriptedModel({
         collect_request: [
           { toolUse: { name: 'ask_user', input: { question: 'Which order, and why a refund?' } } },
           use(setVar('$order_id', 'A-9999'), setVar('$reason', 'it broke'), { name: 'finish_step', input: {} }),
@@ -539,7 +481,7 @@ describe('the model breaks the contract: rejected calls never run, the audit rec
 
   it('an optional step that fails validation after its repair turn (text replies) is failed, and the run goes on', async () => {
     fake.setResponder(
-      procedureModel({
+      scriptedModel({
         acknowledge_alert: [callTool('AckAlert', { alert_id: 'ALERT-7' }), finish()],
         gather_signals: [use(call('QueryMetrics', { service: 'checkout-api' }), call('FetchLogs', { service: 'checkout-api' })), finish()],
         assess_severity: [finish({ severity: 'sev1' })],
@@ -582,7 +524,7 @@ describe('the model breaks the contract: rejected calls never run, the audit rec
 
   it('skip_step: refused on a required step (the step goes on); an optional step is skipped without a tool call', async () => {
     fake.setResponder(
-      procedureModel({
+      scriptedModel({
         acknowledge_alert: [callTool('AckAlert', { alert_id: 'ALERT-7' }), finish()],
         gather_signals: [skip('metrics are down'), use(call('QueryMetrics', { service: 'checkout-api' }), call('FetchLogs', { service: 'checkout-api' })), finish()],
         assess_severity: [finish({ severity: 'sev3' })],
@@ -616,7 +558,7 @@ describe('strict_sequence false', () => {
   // machine then skips it without running it again."
   it("a later step's tools called early count for it: it completes, and is skipped without a model call when reached", async () => {
     fake.setResponder(
-      procedureModel({
+      scriptedModel({
         ack: [use(call('AckAlert', { alert_id: 'ALERT-7' }), call('QueryMetrics', { service: 'checkout-api' }), call('FetchLogs', { service: 'checkout-api' }), setVar('$false_alarm', false)), finish()],
         gather: [finish()],
         ticket: [callTool('OpenTicket', { title: 'checkout-api errors', severity: 'sev2' }), finish()],
@@ -643,7 +585,7 @@ describe('strict_sequence false', () => {
 
   it('a Return before a required step: plan-incomplete, the step stays pending and its tool never runs', async () => {
     fake.setResponder(
-      procedureModel({
+      scriptedModel({
         ack: [use(call('AckAlert', { alert_id: 'ALERT-7' }), setVar('$false_alarm', true)), finish()],
         gather: [use(call('QueryMetrics', { service: 'checkout-api' }), call('FetchLogs', { service: 'checkout-api' })), finish()],
         ticket: [callTool('OpenTicket', { title: 'x', severity: 'sev3' }), finish()],
@@ -840,7 +782,7 @@ allow_extra_tools: true
 describe('max_iterations', () => {
   it('a model that never finishes its step: the step fails with max-iterations after the allowed turns', async () => {
     // Busy forever: sets a variable every turn and never finishes.
-    fake.setResponder(procedureModel({ ack: (_req, turn) => use(setVar('$note', `turn ${turn}`)) }));
+    fake.setResponder(scriptedModel({ ack: (_req, turn) => use(setVar('$note', `turn ${turn}`)) }));
     const state = join(work, 'state');
     const r = await pb(['run', fix('stuck.pb'), '--tools', TOOLS, '--state', state]);
     expect(r.code, describeRun(r)).toBe(EXIT_RUNTIME);
@@ -859,7 +801,7 @@ describe('max_iterations', () => {
   });
 
   it('the max-iterations event is recorded once, and the plan counts only the turns it made', async () => {
-    fake.setResponder(procedureModel({ ack: (_req, turn) => use(setVar('$note', `turn ${turn}`)) }));
+    fake.setResponder(scriptedModel({ ack: (_req, turn) => use(setVar('$note', `turn ${turn}`)) }));
     const { outcome, machine } = await runInProcess(compileFile(fix('stuck.pb')).program!);
     expect(outcome.status === 'failed' && outcome.error.code).toBe('step-failed');
     expect(fake.messageRequests()).toHaveLength(3);
@@ -875,7 +817,7 @@ describe('max_iterations', () => {
 describe('durability', () => {
   it('SIGKILL during a tool of step 4, then pb resume: the plan continues, only the in-flight call is re-issued (same call id), earlier times unchanged', async () => {
     fake.setResponder(
-      procedureModel({
+      scriptedModel({
         acknowledge_alert: [callTool('AckAlert', { alert_id: 'ALERT-7' }), finish()],
         gather_signals: [use(call('QueryMetrics', { service: 'checkout-api' }), call('FetchLogs', { service: 'checkout-api' })), finish()],
         assess_severity: [finish({ severity: 'sev1' })],

@@ -1023,11 +1023,6 @@ export class Machine {
     return { ok: true, step: (decisions[0] as { step: number }).step, plan: governing[0]!.plan! };
   }
 
-  /** A tool the model wants to call from a natural-language step: the plans' verdict (recorded). */
-  judgeModelTool(name: string, args: Record<string, Value>, seq: number): ToolVerdict | undefined {
-    return this.judgeTool(name, args, seq, 'model');
-  }
-
   /** A tool call judged by the plan finished (on replay too, so the plan is rebuilt exactly). */
   planToolDone(seq: number, result: Value | undefined, error?: string): void {
     for (let i = this.plans.length - 1; i >= 0; i--) {

@@ -301,7 +301,7 @@ export class Runner {
       throw new PbRuntimeError('undefined-playbook', `the model called '${name}', which is not a playbook of this program, and no host tools are loaded`, m.callStack());
     }
     // An enforced procedure judges the call first; a rejected call never runs, and the model is told why.
-    const verdict = m.judgeModelTool(name, args, seq);
+    const verdict = m.judgeTool(name, args, seq, 'model');
     if (verdict && !verdict.ok) throw new ToolCallRejected(name, verdict.violation.message, verdict.expected, verdict.hints);
     return this.toolCall(effect);
   }

@@ -141,13 +141,8 @@ export interface PlanSpec {
   steps: PlanStepSpec[];
 }
 
-/** One step's tool contract (Locus's PlaybookStep fields, plus a predicate). */
-export interface PlanStepSpec {
-  /** The plan's name for the step (Locus's step id); defaults to the step id, e.g. "02". */
-  id: string;
-  /** Index into the code object's step table (the top-level step it wraps). */
-  step: number;
-  description: string;
+/** A step's tool contract as written (Locus's PlaybookStep fields); see vm/plan.ts for their rules. */
+export interface StepContract {
   expectedTools: string[];
   hints: string[];
   required: boolean;
@@ -157,10 +152,19 @@ export interface PlanStepSpec {
   minToolCalls: number;
   /** Validation: words the step's result must contain (case-insensitive). */
   requiredResultKeywords: string[];
+  metadata: Record<string, Value>;
+}
+
+/** One plan step: its contract, where it is, and its compiled predicate. */
+export interface PlanStepSpec extends StepContract {
+  /** The plan's name for the step (Locus's step id); defaults to the step id, e.g. "02". */
+  id: string;
+  /** Index into the code object's step table (the top-level step it wraps). */
+  step: number;
+  description: string;
   /** Validation: an expression over `result`, compiled to a code object with one parameter. */
   predicate?: CodeObject;
   predicateText?: string;
-  metadata: Record<string, Value>;
 }
 
 export interface CodeBlock {

@@ -577,6 +577,27 @@ describe('5b. max_iterations bounds the model turns of the nested steps of a con
   });
 });
 
+describe('5c. max_iterations counts the turns of playbooks a contracted step calls', () => {
+  it("Check (no plan of its own) keeps taking turns: they count against Main's budget of 3, then the procedure stops", async () => {
+    keyOf = (req) => planStepOf(req) ?? (/^Perform step 01: Think about the checks/m.test(promptText(req)) ? 'check' : undefined);
+    fake.setResponder(
+      model({
+        handle: [callTool('Check'), finish()],
+        // Busy: never finishes.
+        check: (_req, turn) => use({ name: 'set_variable', input: { name: '$note', value: `turn ${turn}` } }),
+      }),
+    );
+    const { r, state } = await runWithState(fix('callee-turns.pb'));
+    expect(r.code, describeRun(r)).toBe(EXIT_RUNTIME);
+    expect(r.stderr).toContain("error: required step 'handle' of Main failed: the plan used its 3 model turns (max_iterations)");
+    expect(requestLog()).toEqual(['handle#0', 'check#0', 'check#1']);
+    const p = (await audit(state)).plans[0]!;
+    expect(p.iterations).toBe(3);
+    expect(statuses(p)).toEqual(['handle failed']);
+    expect(violationsOf(step(p, 'handle')).map((v) => v.kind)).toEqual(['max-iterations']);
+  });
+});
+
 // ---------------------------------------------------------------------------------------
 // 6. Predicates gate on the tool's answer
 

@@ -1038,10 +1038,18 @@ export class Machine {
     return plan.current >= 0 ? { plan, spec: f.code.plan, k: plan.current } : undefined;
   }
 
-  /** Counts a model turn of frame f's plan against max_iterations; the violation when over. */
-  planIteration(f: Frame): Violation | undefined {
-    const at = this.planStepOf(f);
-    return at ? countIteration(at.plan, this.clock) : undefined;
+  /**
+   * Counts a model turn against max_iterations of every plan whose step is running (the turn is
+   * part of that step); when one has none left, returns the error that stops its procedure.
+   */
+  planIteration(): PbRuntimeError | undefined {
+    const counting = this.frames.filter((f) => f.plan !== undefined && this.plans[f.plan]!.status === 'running' && this.plans[f.plan]!.current >= 0);
+    for (const f of counting) {
+      const plan = this.plans[f.plan!]!;
+      if (plan.iterations >= plan.maxIterations) return this.planExhausted(f, countIteration(plan, this.clock)!);
+    }
+    for (const f of counting) countIteration(this.plans[f.plan!]!, this.clock);
+    return undefined;
   }
 
   /**

@@ -143,11 +143,10 @@ export class NLDriver {
     const actions: string[] = [];
     let said = false;
     for (let turn = 0; turn < this.options.maxTurns; turn++) {
-      if (planned) {
-        // The plan's budget of model turns is spent: the procedure stops here, whichever step asks.
-        const over = this.machine.planIteration(frame);
-        if (over) throw this.machine.planExhausted(frame, over);
-      }
+      // Every turn taken inside a plan step counts against that plan's max_iterations, also from
+      // a playbook the step called; when one is spent, its procedure stops here.
+      const over = this.machine.planIteration();
+      if (over) throw over;
       const reply = await this.host.complete(request, site);
       const uses = reply.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
       const text = reply.content

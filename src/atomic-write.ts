@@ -1,28 +1,27 @@
 // Atomic file replacement: write a temp file beside the target, fsync it, rename it over
 // the target, then fsync the directory so the rename itself is durable.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { NODE_FILE_OPS, writeFully, type FileOps } from './file-ops.js';
 
 /** `sync: false` skips the fsyncs: still atomic for readers and across a process crash, not across power loss. */
-export function writeFileAtomic(path: string, data: Uint8Array | string, sync = true): void {
+export function writeFileAtomic(path: string, data: Uint8Array | string, sync = true, ops: FileOps = NODE_FILE_OPS): void {
   const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
-  const fd = openSync(tmp, 'w', 0o644);
+  const fd = ops.open(tmp, 'w', 0o644);
   try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    if (sync) fsyncSync(fd);
+    writeFully(ops, fd, typeof data === 'string' ? Buffer.from(data) : data);
+    if (sync) ops.fsync(fd);
   } catch (err) {
-    closeSync(fd);
+    ops.close(fd);
     try {
-      unlinkSync(tmp);
+      ops.unlink(tmp);
     } catch {
       // The temp file may not exist; nothing to clean.
     }
     throw err;
   }
-  closeSync(fd);
-  renameSync(tmp, path);
+  ops.close(fd);
+  ops.rename(tmp, path);
   if (!sync) return;
   try {
     const dfd = openSync(dirname(path), 'r');

@@ -11,7 +11,7 @@ export { compileFile, loadProgram, LoadError } from './load-program.js';
 export { runProgram, resumeRun, inspectRun, auditRun, StateError, type RunOptions, type ResumeOptions, type RunResult, type RunReport, type AuditReport, type SyncPolicy } from './run.js';
 export { compileLocus } from '../compiler/locus.js';
 export type { PlanExecution, StepExecution, ToolCallRecord, Violation } from '../vm/plan.js';
-export { LocalDirRunStore, type RunStore } from './run-store.js';
+export { LocalDirRunStore, type RunStore, type LocalDirOptions, type FileOps } from './run-store.js';
 export { toolCall, type ToolCallContext } from './tools.js';
 export { LocalDirLibrary, LibraryError, type PlaybookLibrary, type LibraryEntry } from './library.js';
 export { AnthropicModel, DEFAULT_MODEL, type AnthropicOptions } from './providers/anthropic.js';

@@ -1,10 +1,16 @@
 // Where a durable run lives. The interface is what a shared backend (PostgreSQL, Redis)
 // would implement for a pool of workers; LocalDirRunStore is the embedded default: one
-// directory per run holding program.pbasm, snapshot.pbs, journal.pbj and a lock file.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, ftruncateSync, unlinkSync, writeSync } from 'node:fs';
+// directory per run holding program.pbasm, snapshot.pbs, journal.pbj and run.lock.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
+import { describeFileError, NODE_FILE_OPS, type FileOps } from './file-ops.js';
+import { JournalFile, JournalWriteError } from './journal-file.js';
+import { LockError, takeLock } from './run-lock.js';
 import { journalHeader } from '../vm/durable/journal.js';
+
+export { processAlive } from './run-lock.js';
+export type { FileOps } from './file-ops.js';
 
 export interface RunStore {
   readonly location: string;
@@ -19,16 +25,23 @@ export interface RunStore {
   readSnapshot(): Buffer | undefined;
   writeSnapshot(bytes: Uint8Array): void;
   readJournal(): Buffer;
-  /** Appends encoded records; `sync` forces them to stable storage first. */
+  /**
+   * Appends encoded records; `sync` forces them to stable storage first. An append that
+   * fails leaves no part of its records behind, and the store takes no further appends.
+   */
   appendJournal(bytes: Uint8Array, sync: boolean): void;
   /** Forces journal appends so far to stable storage (before a snapshot refers to them). */
   syncJournal(): void;
   /** Cuts off a torn tail left by a crash mid-write. */
   truncateJournal(length: number): void;
-  /** Takes the run's lock; returns the release function. Throws if another process holds it. */
+  /**
+   * Takes the run's lock, held until the returned function is called or the process dies.
+   * Throws RunStoreError if another process (or another store in this one) holds it.
+   */
   lock(): () => void;
 }
 
+/** Every failure of a store is one of these; its message is one line. */
 export class RunStoreError extends Error {}
 
 const PROGRAM = 'program.pbasm';
@@ -36,10 +49,22 @@ const SNAPSHOT = 'snapshot.pbs';
 const JOURNAL = 'journal.pbj';
 const LOCK = 'run.lock';
 
-export class LocalDirRunStore implements RunStore {
-  private journalFd: number | undefined;
+export interface LocalDirOptions {
+  /** The file operations writes go through (tests inject faults here). */
+  fileOps?: FileOps;
+}
 
-  constructor(readonly location: string) {}
+export class LocalDirRunStore implements RunStore {
+  private readonly ops: FileOps;
+  private journal: JournalFile;
+
+  constructor(
+    readonly location: string,
+    options: LocalDirOptions = {},
+  ) {
+    this.ops = options.fileOps ?? NODE_FILE_OPS;
+    this.journal = new JournalFile(this.path(JOURNAL), JOURNAL, this.ops);
+  }
 
   private path(name: string): string {
     return join(this.location, name);
@@ -50,13 +75,15 @@ export class LocalDirRunStore implements RunStore {
   }
 
   create(program: Uint8Array, journalRecords: Uint8Array): void {
-    mkdirSync(this.location, { recursive: true });
+    this.writing('create the state directory', () => mkdirSync(this.location, { recursive: true }));
     if (this.exists()) throw new RunStoreError(`already holds a run; continue it with 'pb resume ${this.location}' or choose another --state directory`);
-    // Leftovers of an interrupted creation (a program or snapshot without a journal) are replaced.
-    if (existsSync(this.path(SNAPSHOT))) unlinkSync(this.path(SNAPSHOT));
-    // Not fsynced: a run lost to power failure in its first moments is simply started again.
-    writeFileAtomic(this.path(PROGRAM), program, false);
-    writeFileAtomic(this.path(JOURNAL), Buffer.concat([journalHeader(), journalRecords]), false);
+    this.writing('create the run', () => {
+      // Leftovers of an interrupted creation (a program or snapshot without a journal) are replaced.
+      if (existsSync(this.path(SNAPSHOT))) this.ops.unlink(this.path(SNAPSHOT));
+      // Not fsynced: a run lost to power failure in its first moments is simply started again.
+      writeFileAtomic(this.path(PROGRAM), program, false, this.ops);
+      writeFileAtomic(this.path(JOURNAL), Buffer.concat([journalHeader(), journalRecords]), false, this.ops);
+    });
   }
 
   private read(name: string, what: string): Buffer {
@@ -64,7 +91,18 @@ export class LocalDirRunStore implements RunStore {
       return readFileSync(this.path(name));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new RunStoreError(code === 'ENOENT' ? `no ${what} (${name} is missing)` : `cannot read ${name}: ${code}`);
+      throw new RunStoreError(code === 'ENOENT' ? `no ${what} (${name} is missing)` : `cannot read ${name}: ${describeFileError(err)}`);
+    }
+  }
+
+  /** Runs a write, reporting a system error as a RunStoreError naming what failed. */
+  private writing(what: string, write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      if (err instanceof RunStoreError) throw err;
+      if (err instanceof JournalWriteError) throw new RunStoreError(err.message);
+      throw new RunStoreError(`cannot ${what}: ${describeFileError(err)}`);
     }
   }
 
@@ -77,7 +115,8 @@ export class LocalDirRunStore implements RunStore {
   }
 
   writeSnapshot(bytes: Uint8Array): void {
-    writeFileAtomic(this.path(SNAPSHOT), bytes);
+    // Atomic: a failed write leaves the previous snapshot in place.
+    this.writing(`write ${SNAPSHOT}`, () => writeFileAtomic(this.path(SNAPSHOT), bytes, true, this.ops));
   }
 
   readJournal(): Buffer {
@@ -85,65 +124,39 @@ export class LocalDirRunStore implements RunStore {
   }
 
   appendJournal(bytes: Uint8Array, sync: boolean): void {
-    this.journalFd ??= openSync(this.path(JOURNAL), 'a');
-    let off = 0;
-    while (off < bytes.length) off += writeSync(this.journalFd, bytes, off, bytes.length - off);
-    if (sync) fsyncSync(this.journalFd);
+    this.writing(`write ${JOURNAL}`, () => this.journal.append(bytes, sync));
   }
 
   syncJournal(): void {
-    if (this.journalFd !== undefined) fsyncSync(this.journalFd);
+    this.writing(`write ${JOURNAL}`, () => this.journal.sync());
   }
 
   truncateJournal(length: number): void {
-    const fd = openSync(this.path(JOURNAL), 'r+');
-    try {
-      ftruncateSync(fd, length);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    this.writing(`repair ${JOURNAL}`, () => {
+      const fd = this.ops.open(this.path(JOURNAL), 'r+');
+      try {
+        this.ops.truncate(fd, length);
+        this.ops.fsync(fd);
+      } finally {
+        this.ops.close(fd);
+      }
+    });
   }
 
   lock(): () => void {
-    mkdirSync(this.location, { recursive: true });
-    const path = this.path(LOCK);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(path, 'wx');
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
-        return () => {
-          if (this.journalFd !== undefined) {
-            closeSync(this.journalFd);
-            this.journalFd = undefined;
-          }
-          try {
-            unlinkSync(path);
-          } catch {
-            // Already gone.
-          }
-        };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const holder = Number(readFileSync(path, 'utf8').trim());
-        if (holder && holder !== process.pid && processAlive(holder)) {
-          throw new RunStoreError(`in use by process ${holder}`);
-        }
-        // The holder died (kill -9 leaves its lock behind): take the lock over.
-        unlinkSync(path);
-      }
+    this.writing('create the state directory', () => mkdirSync(this.location, { recursive: true }));
+    let release: () => void;
+    try {
+      release = takeLock(this.path(LOCK));
+    } catch (err) {
+      if (err instanceof LockError) throw new RunStoreError(err.message);
+      throw err;
     }
-    throw new RunStoreError('cannot take the run lock');
-  }
-}
-
-/** True when a process with this pid exists (lock files name their holder's pid). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return () => {
+      this.journal.close();
+      // A later lock of this store starts with a fresh journal file (its length re-read).
+      this.journal = new JournalFile(this.path(JOURNAL), JOURNAL, this.ops);
+      release();
+    };
   }
 }

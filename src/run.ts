@@ -64,6 +64,7 @@ export type SyncPolicy = 'snapshot' | 'always';
 class StoreSink implements DurableSink {
   constructor(
     private readonly store: RunStore,
+    private readonly runId: string,
     private readonly programSha: string,
     private readonly host: Record<string, Value>,
     private readonly sync: SyncPolicy,
@@ -76,7 +77,7 @@ class StoreSink implements DurableSink {
 
   snapshot(machine: Machine, journalRecords: number): void {
     this.store.syncJournal();
-    const file: SnapshotFile = { programSha: this.programSha, machine: captureMachine(machine), journalRecords, takenAt: new Date().toISOString(), host: this.host };
+    const file: SnapshotFile = { runId: this.runId, programSha: this.programSha, machine: captureMachine(machine), journalRecords, takenAt: new Date().toISOString(), host: this.host };
     this.store.writeSnapshot(encodeSnapshot(file));
   }
 }
@@ -147,15 +148,26 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
       if (err instanceof RunStoreError) throw new StateError(`${store.location}: error: ${err.message}`);
       throw err;
     }
-    const sink = new StoreSink(store, programSha, host, sync);
+    const sink = new StoreSink(store, runId, programSha, host, sync);
     machine.start();
     const runner = new Runner(machine, { io, tools, model: options.model, generator, durable: sink, journalRecords: 1, generation: generationReports(options.warn) });
     const outcome = await runner.run();
     if (outcome.status !== 'failed' || !outcome.resumable) for (const w of generator.finish(outcome.status !== 'failed')) options.warn?.(`warning: ${w}`);
     return { outcome, machine, state: store.location };
+  } catch (err) {
+    if (err instanceof RunStoreError) throw storeFailed(store.location, err);
+    throw err;
   } finally {
     release();
   }
+}
+
+/**
+ * The store failed under a running run (a full disk, an I/O error). The journal holds every
+ * effect acted on so far and nothing half-written, so the run continues once the cause is gone.
+ */
+function storeFailed(where: string, err: RunStoreError): StateError {
+  return new StateError(`${where}: error: ${err.message}; the run is kept: fix the cause, then continue with: pb resume ${where}`);
 }
 
 interface LoadedRun {
@@ -165,6 +177,8 @@ interface LoadedRun {
   start: Extract<JournalRecord, { t: 'start' }>;
   records: JournalRecord[];
   tornTail: boolean;
+  /** Bytes of a zero-filled torn tail (what a power loss leaves); 0 for a record cut short. */
+  zeroTail: number;
   validLength: number;
 }
 
@@ -182,13 +196,15 @@ function loadRun(store: RunStore): LoadedRun {
     const snapshot = snapBytes ? decodeSnapshot(snapBytes) : undefined;
     if (snapshot) {
       if (snapshot.programSha !== programSha) throw new StateError(`${where}: error: snapshot belongs to a different program than program.pbasm`);
+      // Another run of the same program passes the program check; its state is not this run's.
+      if (snapshot.runId !== start.runId) throw new StateError(`${where}: error: snapshot.pbs belongs to run ${snapshot.runId}, not to this run (${start.runId}, as journal.pbj says)`);
       if (journal.records.length < snapshot.journalRecords) {
         throw new StateError(
           `${where}: error: truncated journal: it has ${journal.records.length} records, the snapshot was taken after ${snapshot.journalRecords}`,
         );
       }
     }
-    return { program, programSha, snapshot, start, records: journal.records, tornTail: journal.tornTail, validLength: journal.validLength };
+    return { program, programSha, snapshot, start, records: journal.records, tornTail: journal.tornTail, zeroTail: journal.zeroTail, validLength: journal.validLength };
   } catch (err) {
     if (err instanceof FormatError) throw new StateError(`${where}: error: ${err.message}`);
     if (err instanceof RunStoreError) throw new StateError(`${where}: error: ${err.message}`);
@@ -249,7 +265,11 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
       throw new StateError(`${dir}: error: the run has already ended (${how}); there is nothing to resume`);
     }
     if (run.tornTail) {
-      options.warn?.(`warning: ${dir}: dropping an incomplete final journal record (a write interrupted by the crash)`);
+      options.warn?.(
+        run.zeroTail
+          ? `warning: ${dir}: dropping a zero-filled journal tail of ${run.zeroTail} bytes (writes lost to a power failure)`
+          : `warning: ${dir}: dropping an incomplete final journal record (a write interrupted by the crash)`,
+      );
       store.truncateJournal(run.validLength);
     }
     const host = run.start.host ?? {};
@@ -261,7 +281,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
     const toolsPath = options.tools ?? (typeof host.tools === 'string' ? host.tools : undefined);
     const tools = await toolHost(toolsPath, run.program, machine.runId);
     const sync: SyncPolicy = host.sync === 'always' ? 'always' : 'snapshot';
-    const sink = new StoreSink(store, run.programSha, { ...host, ...(options.input ? { inputFile: resolve(options.input) } : {}) }, sync);
+    const sink = new StoreSink(store, run.start.runId, run.programSha, { ...host, ...(options.input ? { inputFile: resolve(options.input) } : {}) }, sync);
     sink.append([{ t: 'resume', at: new Date().toISOString(), fromSeq: machine.seq }]);
     const generator = makeGenerator(options.library ?? (typeof host.library === 'string' ? host.library : undefined), machine.runId);
     const runner = new Runner(machine, {
@@ -277,6 +297,9 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
     const outcome = await runner.run();
     if (outcome.status !== 'failed' || !outcome.resumable) for (const w of generator.finish(outcome.status !== 'failed')) options.warn?.(`warning: ${w}`);
     return { outcome, machine, state: dir };
+  } catch (err) {
+    if (err instanceof RunStoreError) throw storeFailed(dir, err);
+    throw err;
   } finally {
     release();
   }

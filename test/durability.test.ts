@@ -99,18 +99,18 @@ function outTexts(records: JournalRecord[]): string[] {
 
 /**
  * What one process printed, checked against the 'out' records it journaled. A journaled line
- * counts as printed (a resume never prints it again), and flush() appends the record just
- * before it writes the lines: so a process prints exactly what it journals, except that one
- * killed between those two system calls loses the lines of its last 'out' record. That is
+ * counts as printed (a resume never prints it again), and flush() appends each line's record
+ * just before it writes that line: so a process prints exactly what it journals, except that
+ * one killed between those two system calls loses the line of its last 'out' record. That is
  * allowed only if the record is the very last thing in the journal (no later record, not even
- * a torn one, was begun), and only for those lines. Returns the lines lost that way.
+ * a torn one, was begun), and only for one line. Returns the line lost that way.
  */
 function checkPrinted(added: JournalRecord[], torn: boolean, killed: boolean, stdout: string): { lost: string[]; problem?: string } {
   const journaled = outTexts(added);
   const printed = lines(stdout);
   if (JSON.stringify(printed) === JSON.stringify(journaled)) return { lost: [] };
   const last = added[added.length - 1];
-  if (killed && !torn && last?.t === 'out') {
+  if (killed && !torn && last?.t === 'out' && last.lines.length === 1) {
     const tail = last.lines.map(([, text]) => text);
     if (JSON.stringify(printed) === JSON.stringify(journaled.slice(0, journaled.length - tail.length))) return { lost: tail };
   }
@@ -284,7 +284,8 @@ describe('kill -9 and resume', () => {
       }
       const args = created ? ['resume', state] : ['run', CRASH_PB, '--tools', TOOLS, '--state', state];
       if (created) r.resumes++;
-      if (created && existsSync(join(state, 'run.lock'))) r.staleLocks++;
+      // A holder that exits clears its note in run.lock; one that was killed leaves it (and no lock).
+      if (created && existsSync(join(state, 'run.lock')) && readFileSync(join(state, 'run.lock'), 'utf8') !== '') r.staleLocks++;
       const recordsBefore = journalOf(state).records.length;
       const p = await pb(args, { env, killAfterMs: plan?.ms, killAnchor: plan?.anchored ? join(state, 'journal.pbj') : undefined });
       stdout += p.stdout;
@@ -539,9 +540,9 @@ describe('corrupt state gives a clear error', () => {
     const payload = snapBytes.length - HEADER_SIZE;
     const flips: Array<[string, number, number, RegExp]> = [
       ['magic', 0, 1, /not a snapshot file/],
-      // Version 1 -> 0: below the minimum-compatible version the file states.
-      ['format version, low bit', 5, 0, /corrupted snapshot file: inconsistent version fields/],
-      // Version 1 -> 257: consistent on its face; the checksum covers the header, so it is caught.
+      // Version 2 -> 0: below the minimum-compatible version (1) the file states.
+      ['format version, bit 1', 5, 1, /corrupted snapshot file: inconsistent version fields/],
+      // Version 2 -> 258: consistent on its face; the checksum covers the header, so it is caught.
       ['format version, high bit', 4, 0, /corrupted snapshot file: checksum mismatch/],
       ['minimum-compatible version', 6, 7, /corrupted snapshot file: inconsistent version fields/],
       ['payload length', 9, 3, /(truncated|corrupted) snapshot file/],
@@ -551,11 +552,11 @@ describe('corrupt state gives a clear error', () => {
       ['payload end', snapBytes.length - 1, 7, /snapshot.*checksum/],
     ];
     for (const [what, byte, bit, problem] of flips) await checkDamaged(`snap-flip-${what.replace(/[ ,]+/g, '-')}`, (s) => flipBit(snap(s), byte, bit), problem);
-    // Version and minimum-compatible version both 1 -> 3, as a newer build would write them.
+    // Version 2 -> 3 and minimum-compatible version 1 -> 3, as a newer build would write them.
     await checkDamaged(
       'snap-too-new',
       (s) => {
-        flipBit(snap(s), 5, 1);
+        flipBit(snap(s), 5, 0);
         flipBit(snap(s), 7, 1);
       },
       /snapshot file is too new: it needs a reader of format version 3/,
@@ -847,7 +848,7 @@ describe('stopped, failed and finished runs', () => {
     expect(first.stderr).toContain(`pb resume ${base.state}`);
     expect(first.stderr).not.toMatch(/\n\s+at /);
     for (const f of ['program.pbasm', 'journal.pbj', 'snapshot.pbs']) expect(existsSync(join(base.state, f)), f).toBe(true);
-    expect(existsSync(join(base.state, 'run.lock')), 'the lock is released').toBe(false);
+    expect(readFileSync(join(base.state, 'run.lock'), 'utf8'), 'the lock is released: run.lock stays, naming no holder').toBe('');
 
     // Resuming at EOF again stops the same way, prints nothing again, and keeps the state.
     const eofAgain = await pb(['resume', run.state], { env: run.env, input: '' });
@@ -1032,9 +1033,9 @@ describe('stopped, failed and finished runs', () => {
     process.kill(pid, 'SIGKILL');
     const killed = await running;
     expect(killed.signal).toBe('SIGKILL');
-    expect(existsSync(join(state, 'run.lock')), 'kill -9 leaves the lock behind').toBe(true);
+    expect(readFileSync(join(state, 'run.lock'), 'utf8'), 'kill -9 leaves the holder\'s note behind (the kernel drops the lock itself)').toBe(`${pid}\n`);
     // What the killed process printed is what it journaled, but for the documented window
-    // (a kill between journaling its last lines and printing them), which loses those lines.
+    // (a kill between journaling its last line and printing it), which loses that line.
     const j = decodeJournal(readFileSync(jrnl(state)));
     const printed = checkPrinted(j.records, j.tornTail, true, killed.stdout);
     expect(printed.problem).toBeUndefined();
@@ -1049,7 +1050,7 @@ describe('stopped, failed and finished runs', () => {
     expect(p.code, describeProc(p)).toBe(EXIT_OK);
     expect([...lines(killed.stdout), ...lines(p.stdout)]).toEqual(CRASH_LINES.filter((l) => !printed.lost.includes(l)));
     expect(outTexts(readRecords(state)), 'every line journaled once').toEqual(CRASH_LINES);
-    expect(existsSync(join(state, 'run.lock'))).toBe(false);
+    expect(readFileSync(join(state, 'run.lock'), 'utf8'), 'the resume released the lock').toBe('');
     const toolLines = lines(readFileSync(env.DUR_OUT, 'utf8'));
     expect(toolLines.map((l) => Number(l.split(' ')[1]))).toEqual(Array.from({ length: CRASH_N }, (_, i) => i));
   });

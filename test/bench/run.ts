@@ -1,7 +1,7 @@
 // `npm run bench`: compile throughput, VM dispatch speed (against CPython in the same run),
 // snapshot cost, and journal overhead. Prints medians of several runs; figures go in the README.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -158,7 +158,7 @@ function benchSnapshot(): void {
   const effect = m.run();
   if (effect.kind !== 'ask' || m.frames.length !== 100) throw new Error(`expected 100 frames waiting on ask, got ${m.frames.length}`);
   const variables = m.frames.reduce((n, f) => n + f.locals.filter((v) => v !== undefined).length, 0);
-  const snap = () => encodeSnapshot({ programSha: 'x', machine: captureMachine(m), journalRecords: 0, takenAt: '', host: {} });
+  const snap = () => encodeSnapshot({ runId: m.runId, programSha: 'x', machine: captureMachine(m), journalRecords: 0, takenAt: '', host: {} });
   let bytes = snap();
   for (let i = 0; i < 20; i++) bytes = snap();
   const enc: number[] = [];
@@ -208,6 +208,50 @@ async function benchJournal(): Promise<void> {
   say(
     `journal: ${steps.steps.toLocaleString('en')}-step program saying 1 line per 100 steps: without --state ${ma.toFixed(2)} ms, with --state ${mb.toFixed(2)} ms (+${(((mb - ma) / ma) * 100).toFixed(1)}%; fixed cost of creating the state dir included)  [target <= 15%]`,
   );
+  await benchOutputHeavy();
+}
+
+/**
+ * The price of the one-line loss window: a durable run journals each line just before it
+ * writes it (two system calls a line), where a run without --state writes a batch at once.
+ * Lines go to /dev/null through real writes, as they would to a pipe or a file.
+ */
+async function benchOutputHeavy(): Promise<void> {
+  const N = 20_000;
+  const program = compileOrThrow(`# Chatty\n## Main\n### Steps\n- For each i in range(${N})\n  - Say f"line {i} of the output-heavy loop"\n`, 'chatty.pb');
+  const fd = openSync('/dev/null', 'w');
+  const io = { writeLines: (lines: string[]) => void writeSync(fd, `${lines.join('\n')}\n`), readLine: async () => null };
+  const root = mkdtempSync(join(tmpdir(), 'pbvm-bench-'));
+  let k = 0;
+  const plain = async () => {
+    const r = await new Runner(new Machine(program), { io }).run();
+    if (r.status !== 'finished') throw new Error('output bench failed');
+  };
+  const durable = async () => {
+    const r = await runProgram(program, { io, state: join(root, `out${k++}`) });
+    if (r.outcome.status !== 'finished') throw new Error('output bench failed');
+  };
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    await plain();
+    await durable();
+  }
+  for (let i = 0; i < 9; i++) {
+    a.push((await timeAsync(plain))[0]);
+    b.push((await timeAsync(durable))[0]);
+  }
+  closeSync(fd);
+  rmSync(root, { recursive: true, force: true });
+  const ma = median(a);
+  const mb = median(b);
+  say(`journal: output-heavy loop, ${N.toLocaleString('en')} Says to /dev/null: without --state ${ma.toFixed(0)} ms, with --state ${mb.toFixed(0)} ms = ${(((mb - ma) / N) * 1000).toFixed(1)} us more per line (each line journaled before it is written: a kill loses at most one line)`);
+}
+
+async function timeAsync<T>(f: () => Promise<T>): Promise<[number, T]> {
+  const t0 = performance.now();
+  const r = await f();
+  return [performance.now() - t0, r];
 }
 
 /** A model that answers instantly in-process: what is left is the VM's own time per step. */

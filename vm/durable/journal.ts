@@ -3,7 +3,9 @@
 // CRC), then records of [u32 length][u32 crc32 of the length][u32 crc32 of the payload]
 // [msgpack payload]. The length has its own checksum so that a damaged length is reported
 // as corruption, not mistaken for a write cut short. A record cut short at the very end is
-// a write interrupted by a crash and is dropped; any other damage is an error.
+// a write interrupted by a crash and is dropped; so is a tail of zero bytes (a power loss
+// can leave the file longer than the data that reached the disk, the rest reading as
+// zeros). Any other damage, zeros followed by data included, is an error.
 import { crc32 } from 'node:zlib';
 import { FormatError, packValue, unpackValue, type EnvelopeKind } from '../pbasm/envelope.js';
 import type { Value } from '../pbasm/program.js';
@@ -53,6 +55,24 @@ export interface DecodedJournal {
   /** Bytes of valid data; a torn tail beyond it can be cut off. */
   validLength: number;
   tornTail: boolean;
+  /** When the torn tail is explained by trailing zeros: its size in bytes (else 0). */
+  zeroTail: number;
+}
+
+/** Disks write whole sectors: data lost to a power cut begins at a sector boundary. */
+const SECTOR = 512;
+
+/**
+ * Whether the damaged record at `off` (ending at `end`, or unknown when its length is
+ * damaged) is explained by a zero-filled tail: all bytes from a point inside it to the end
+ * of the file are zero, and that point is the record's start or a sector boundary.
+ */
+function zeroFilledFrom(buf: Buffer, off: number, end: number): boolean {
+  let z = buf.length;
+  while (z > off && buf[z - 1] === 0) z--;
+  if (z === off) return true;
+  const sector = Math.ceil(z / SECTOR) * SECTOR;
+  return sector < Math.min(end, buf.length);
 }
 
 export function decodeJournal(bytes: Uint8Array): DecodedJournal {
@@ -70,19 +90,24 @@ export function decodeJournal(bytes: Uint8Array): DecodedJournal {
   }
   const records: JournalRecord[] = [];
   let off = JOURNAL_HEADER_SIZE;
+  // A damaged record at `off`: a zero-filled tail, dropped like a torn one, or corruption.
+  const damaged = (end: number, what: string): DecodedJournal => {
+    if (zeroFilledFrom(buf, off, end)) return { records, validLength: off, tornTail: true, zeroTail: buf.length - off };
+    throw new FormatError(`corrupted journal: record ${records.length + 1} (byte ${off}) ${what}`);
+  };
   while (off < buf.length) {
-    if (off + RECORD_HEADER > buf.length) return { records, validLength: off, tornTail: true };
-    if (crc32(buf.subarray(off, off + 4)) !== buf.readUInt32BE(off + 4)) {
-      throw new FormatError(`corrupted journal: record ${records.length + 1} (byte ${off}) has a damaged length`);
-    }
+    if (off + RECORD_HEADER > buf.length) return { records, validLength: off, tornTail: true, zeroTail: zeroFilledFrom(buf, off, off) ? buf.length - off : 0 };
+    if (crc32(buf.subarray(off, off + 4)) !== buf.readUInt32BE(off + 4)) return damaged(off + RECORD_HEADER, 'has a damaged length');
     const len = buf.readUInt32BE(off);
     const sum = buf.readUInt32BE(off + 8);
-    if (off + RECORD_HEADER + len > buf.length) {
+    const end = off + RECORD_HEADER + len;
+    if (end > buf.length) {
       // Only a final record may be short, and only because its write was interrupted.
-      return { records, validLength: off, tornTail: true };
+      return { records, validLength: off, tornTail: true, zeroTail: zeroFilledFrom(buf, off, off) ? buf.length - off : 0 };
     }
-    const payload = buf.subarray(off + RECORD_HEADER, off + RECORD_HEADER + len);
-    if (crc32(payload) !== sum) throw new FormatError(`corrupted journal: record ${records.length + 1} (byte ${off}) fails its checksum`);
+    const payload = buf.subarray(off + RECORD_HEADER, end);
+    if (crc32(payload) !== sum) return damaged(end, 'fails its checksum');
+    // Past its checksum, a record's damage cannot be lost writes.
     let rec: unknown;
     try {
       rec = unpackValue(payload);
@@ -93,7 +118,7 @@ export function decodeJournal(bytes: Uint8Array): DecodedJournal {
       throw new FormatError(`corrupted journal: record ${records.length + 1} (byte ${off}) has no type`);
     }
     records.push(rec as JournalRecord);
-    off += RECORD_HEADER + len;
+    off = end;
   }
-  return { records, validLength: off, tornTail: false };
+  return { records, validLength: off, tornTail: false, zeroTail: 0 };
 }

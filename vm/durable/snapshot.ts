@@ -8,7 +8,14 @@ import { Machine, type Frame, type MachineStatus } from '../machine.js';
 import { LoopIter, PlaybookRef, type RuntimeValue } from '../values.js';
 import type { PlanExecution } from '../plan.js';
 
-export const SNAPSHOT_FORMAT: EnvelopeKind = { magic: 'PBSN', label: 'snapshot', version: 1, minReadable: 1 };
+/**
+ * Version 2 names the run the snapshot belongs to (SnapshotFile.runId), so a resume can
+ * refuse a snapshot of another run of the same program. Nothing else changed: a version-1
+ * reader still reads it rightly (it ignores the field), hence minimum compatible version 1;
+ * and this build reads version 1, whose run is the one its machine state names.
+ */
+export const SNAPSHOT_FORMAT: EnvelopeKind = { magic: 'PBSN', label: 'snapshot', version: 2, minReadable: 1 };
+const SNAPSHOT_MIN_COMPATIBLE = 1;
 
 const UNSET = '\u0000unset';
 const ITER = '\u0000iter';
@@ -176,6 +183,8 @@ export function restoreMachine(program: Program, s: MachineState, options: { max
 }
 
 export interface SnapshotFile {
+  /** The run this snapshot belongs to (the journal's start record names it too). */
+  runId: string;
   /** sha256 of the program container this snapshot belongs to. */
   programSha: string;
   machine: MachineState;
@@ -187,14 +196,17 @@ export interface SnapshotFile {
 }
 
 export function encodeSnapshot(s: SnapshotFile): Buffer {
-  return encodeEnvelope(SNAPSHOT_FORMAT, s);
+  return encodeEnvelope(SNAPSHOT_FORMAT, s, SNAPSHOT_MIN_COMPATIBLE);
 }
 
 export function decodeSnapshot(bytes: Uint8Array): SnapshotFile {
-  const { value } = decodeEnvelope(SNAPSHOT_FORMAT, bytes);
+  const { header, value } = decodeEnvelope(SNAPSHOT_FORMAT, bytes);
   const s = value as SnapshotFile;
-  if (!s || typeof s !== 'object' || typeof s.programSha !== 'string' || !s.machine || !Array.isArray(s.machine.frames)) {
+  if (!s || typeof s !== 'object' || typeof s.programSha !== 'string' || !s.machine || !Array.isArray(s.machine.frames) || typeof s.machine.runId !== 'string') {
     throw new FormatError('corrupted snapshot: missing fields');
   }
+  if (header.version < 2) return { ...s, runId: s.machine.runId };
+  if (typeof s.runId !== 'string') throw new FormatError('corrupted snapshot: missing fields');
+  if (s.runId !== s.machine.runId) throw new FormatError(`corrupted snapshot: it is of run ${s.runId}, its machine state of run ${s.machine.runId}`);
   return s;
 }

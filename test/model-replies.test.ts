@@ -14,6 +14,7 @@
 import { existsSync, readFileSync, appendFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, tempRoot, type CliRun } from './support/cli.js';
 import { compileSource } from '../compiler/compile.js';
@@ -104,6 +105,27 @@ const ORDER_LINES = ['start', 'line 03', 'middle 2', 'line 05', 'end'];
 
 // ---------------------------------------------------------------------------------------
 // 1. Malformed replies
+
+describe('the fake serves malformed 200 replies that the SDK hands over as they are', () => {
+  it('each kind, seen through the raw SDK (no retry: the SDK retries only HTTP errors)', async () => {
+    const client = new Anthropic({ apiKey: 'test', baseURL: fake.url, maxRetries: 2 });
+    const ask = async () => {
+      try {
+        return { data: await client.messages.create({ model: 'm', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }) as unknown };
+      } catch (err) {
+        return { error: `${(err as Error).name}: ${(err as Error).message}` };
+      }
+    };
+    const seen: Record<string, unknown> = {};
+    for (const kind of MALFORMED_REPLY_KINDS) {
+      fake.script({ malformedReply: kind });
+      const r = await ask();
+      seen[kind] = 'error' in r ? r.error.split(':')[0] : r.data === null ? null : typeof r.data === 'string' ? 'string' : typeof (r.data as { content?: unknown }).content === 'string' ? 'string content' : (r.data as { content?: unknown }).content === null ? 'null content' : Array.isArray((r.data as { content?: unknown }).content) ? 'blocks' : 'no content';
+    }
+    expect(seen).toEqual({ 'null-content': 'null content', 'missing-content': 'no content', 'string-content': 'string content', 'null-body': null, html: 'string', 'html-as-json': 'SyntaxError', 'bad-block': 'blocks' });
+    expect(fake.requests).toHaveLength(MALFORMED_REPLY_KINDS.length);
+  });
+});
 
 describe('a malformed reply is a transient model fault, never journaled', () => {
   it.each(MALFORMED_REPLY_KINDS)('a %s reply is retried and the run goes on; the journal holds only valid replies', async (kind) => {

@@ -24,6 +24,8 @@ import { resumeRun, runProgram } from '../src/run.js';
 import { nodeSourceHost } from '../src/source-host.js';
 import { decodeJournal, encodeRecord, type JournalRecord } from '../vm/durable/journal.js';
 import type { Program } from '../vm/pbasm/program.js';
+import { Machine } from '../vm/machine.js';
+import { addRetry, attemptsAt, describeAttempts, seqSkips, type Retry } from '../vm/durable/retry.js';
 import type { ModelHost, RunnerIO, RunOutcome } from '../vm/runner.js';
 import { faultInjector, MALFORMED_REPLY_KINDS, startFakeAnthropic, type FakeAnthropic, type RecordedRequest, type Responder } from './support/fake-anthropic.js';
 import { instructionOf, sayingModel, stepOf, turnOf } from './support/model-script.js';
@@ -349,5 +351,29 @@ describe('a model failure decided by its replies is retried afresh on resume', (
     const fresh = fake.requests.filter(isFresh);
     expect(fresh.map((r) => turnOf(r)), 'the fresh attempt\'s first turn was asked again after the kill').toEqual([0, 1, 1]);
     expect(logged()).toEqual([...Array.from({ length: 12 }, (_, t) => `a1t${t}`), 'fresh']);
+  });
+});
+
+describe('retry records (vm/durable/retry.ts)', () => {
+  it('skips chain forward; a record that would skip backwards or nowhere is ignored; what is told is bounded', () => {
+    const retries = new Map<number, Retry>();
+    const rec = (fromSeq: number, toSeq: number, did: string[] = []) => ({ t: 'retry' as const, fromSeq, toSeq, reason: 'r', did, at: '' });
+    addRetry(retries, rec(5, 9, ['said "a"']));
+    addRetry(retries, rec(9, 12, ['said "b"']));
+    addRetry(retries, rec(20, 20));
+    addRetry(retries, rec(30, 25));
+    expect([...retries.keys()]).toEqual([5, 9]);
+    const m = new Machine(compileFile(fix('order.pb')));
+    m.seqSkips = seqSkips(retries);
+    m.seq = 4;
+    expect(m.peekSeq()).toBe(12);
+    expect(m.nextSeq()).toBe(12);
+    expect(m.nextSeq()).toBe(13);
+    expect(attemptsAt(retries, 5).map((r) => r.toSeq)).toEqual([9, 12]);
+    expect(attemptsAt(retries, 6)).toEqual([]);
+    const many = describeAttempts([{ toSeq: 2, reason: 'why', did: Array.from({ length: 50 }, (_, i) => `said "${i}"`) }]);
+    expect(many).toContain('(why)');
+    expect(many).toContain('20 earlier actions; said "20"');
+    expect(many).not.toContain('said "19"');
   });
 });

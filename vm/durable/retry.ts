@@ -46,17 +46,18 @@ export interface Retry {
   did: string[];
 }
 
-/** The journal record for a failure that ended the run, or undefined when a resume needs none. */
-export function retryRecord(err: PbRuntimeError, nextSeq: number): RetryRecord | undefined {
-  if (!(err instanceof ConversationFailed) || nextSeq <= err.attempt.fromSeq) return undefined;
-  const did = err.attempt.did.slice(0, MAX_DID).map((d) => clipText(d, 200));
-  return { t: 'retry', fromSeq: err.attempt.fromSeq, toSeq: nextSeq, reason: clipText(err.message, 300), did, at: new Date().toISOString() };
-}
-
+/** At most this many actions of failed attempts are kept and told (the most recent ones). */
 const MAX_DID = 30;
 
 function clipText(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** The journal record for a failure that ended the run, or undefined when a resume needs none. */
+export function retryRecord(err: PbRuntimeError, nextSeq: number): RetryRecord | undefined {
+  if (!(err instanceof ConversationFailed) || nextSeq <= err.attempt.fromSeq) return undefined;
+  const did = err.attempt.did.slice(-MAX_DID).map((d) => clipText(d, 200));
+  return { t: 'retry', fromSeq: err.attempt.fromSeq, toSeq: nextSeq, reason: clipText(err.message, 300), did, at: new Date().toISOString() };
 }
 
 /** Adds a journaled retry record to the replay's retries (a malformed one is ignored: it cannot skip backwards). */
@@ -85,7 +86,8 @@ export function attemptsAt(retries: ReadonlyMap<number, Retry>, seq: number): Re
 /** What a fresh conversation is told about the attempts before it (empty when there were none). */
 export function describeAttempts(attempts: Retry[]): string {
   if (attempts.length === 0) return '';
-  const did = attempts.flatMap((a) => a.did);
+  const all = attempts.flatMap((a) => a.did);
+  const did = all.length > MAX_DID ? [`${all.length - MAX_DID} earlier actions`, ...all.slice(-MAX_DID)] : all;
   const last = attempts[attempts.length - 1]!;
   const times = attempts.length === 1 ? 'An earlier attempt' : `${attempts.length} earlier attempts`;
   const done = did.length ? ` What ${attempts.length === 1 ? 'it' : 'they'} did stands (it is not undone): ${did.join('; ')}. Do not repeat these unless the step needs them again.` : '';

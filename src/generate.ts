@@ -7,7 +7,9 @@ import { compileSource } from '../compiler/compile.js';
 import { formatDiagnostics } from '../compiler/diagnostics.js';
 import type { CodeObject } from '../vm/pbasm/program.js';
 import type { Generated, GenerateRequest, GeneratorModel, PlaybookGenerator } from '../vm/generate.js';
+import { liveGenerated } from '../vm/linker.js';
 import type { ModelRequest, ToolUseBlock } from '../vm/model/protocol.js';
+import { assistantTurn } from '../vm/model/reply.js';
 import { LibraryError, type PlaybookLibrary } from './library.js';
 
 export const GENERATION_RULES = `You write playbooks in the pbvm markdown playbook language. A playbook is compiled and run by a virtual machine; write only the playbook, with the write_playbook tool.
@@ -120,19 +122,22 @@ export interface LibraryUse {
 }
 
 export class ModelPlaybookGenerator implements PlaybookGenerator {
-  /** Library entries this run used or added, for their success/failure counts. */
-  readonly used = new Set<string>();
-
   constructor(
     private readonly options: GeneratorOptions = DEFAULT_GENERATOR,
     private readonly store?: LibraryUse,
   ) {}
 
-  /** Records how the run went for every library entry it used (called once, at the end); returns what could not be recorded. */
-  finish(success: boolean): string[] {
+  /**
+   * Records how the run went for every library entry whose version it still runs (called
+   * once, at the end); returns what could not be recorded. The entries come from the
+   * machine's linked code, which every snapshot holds: a resumed process counts them
+   * whether it relinked them from the journal or restored them from a snapshot.
+   */
+  finish(success: boolean, linked: readonly CodeObject[]): string[] {
     const problems: string[] = [];
     if (!this.store) return problems;
-    for (const id of this.used) {
+    const ids = new Set(liveGenerated(linked).map((c) => libraryId(String(c.metadata.origin ?? ''))).filter((id): id is string => id !== undefined));
+    for (const id of ids) {
       try {
         this.store.library.recordOutcome(id, success);
       } catch (err) {
@@ -141,15 +146,13 @@ export class ModelPlaybookGenerator implements PlaybookGenerator {
         problems.push(`library entry ${id}: ${success ? 'success' : 'failure'} not recorded (${err.message.replace(/^error: /, '')})`);
       }
     }
-    this.used.clear();
     return problems;
   }
 
-  /** A generated playbook failed at run time (or, with success, finished): count it now. */
+  /** A generated playbook failed at run time and was replaced: count its failure now. */
   outcome(generated: { origin: string }, success: boolean): void {
     const id = libraryId(generated.origin);
     if (!this.store || !id) return;
-    this.used.delete(id);
     try {
       this.store.library.recordOutcome(id, success);
     } catch (err) {
@@ -160,17 +163,8 @@ export class ModelPlaybookGenerator implements PlaybookGenerator {
   relink(request: GenerateRequest, source: string, entry: string, origin = 'journal'): Generated {
     // Accepted once already: relinking (resume, inspect) does not re-judge which names it may call.
     const g = compileGenerated(request, source, this.options.maxBytes, { checkCalls: false });
-    // A resumed run counts its outcome for the library entry too (the stopped process did not).
-    const id = libraryId(origin);
-    if (this.store && id) this.used.add(id);
     // The journal recorded the linked name; renaming is deterministic, so it matches.
     return { ...g, entry: g.objects.some((o) => o.name === entry) ? entry : g.entry, attempts: [{ accepted: true }], origin };
-  }
-
-  /** A version replaced before a crash: its failure was counted then; only stop tracking it. */
-  forget(generated: { origin: string }): void {
-    const id = libraryId(generated.origin);
-    if (id) this.used.delete(id);
   }
 
   async generate(request: GenerateRequest, model: GeneratorModel | undefined): Promise<Generated> {
@@ -180,7 +174,6 @@ export class ModelPlaybookGenerator implements PlaybookGenerator {
     if (found) {
       try {
         const g = compileGenerated(request, found.source, this.options.maxBytes, { entryHint: found.name });
-        this.used.add(found.id);
         return { ...g, attempts: [], origin: `library:${found.id}` };
       } catch (err) {
         if (!(err instanceof GenerationError)) throw err;
@@ -196,7 +189,6 @@ export class ModelPlaybookGenerator implements PlaybookGenerator {
         agent: request.agent,
         provenance: { runId: this.store.runId, model: model?.model ?? null, parent: request.parent, replaces: libraryId(request.repair?.origin) ?? null },
       });
-      this.used.add(entry.id);
       return { ...made, origin: `library:${entry.id}` };
     }
     return made;
@@ -238,7 +230,7 @@ export class ModelPlaybookGenerator implements PlaybookGenerator {
         }
       }
       attempts.push({ accepted: false, reason });
-      req.messages.push({ role: 'assistant', content: reply.content });
+      req.messages.push(assistantTurn(reply));
       const feedback = `The playbook was rejected:\n${reason}\nFix it and submit the whole playbook again with write_playbook.`;
       // Every tool use of the reply must be answered; all of them carry the rejection.
       const uses = reply.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');

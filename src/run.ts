@@ -20,6 +20,8 @@ import { LocalDirRunStore, RunStoreError, type RunStore } from './run-store.js';
 import { loadToolModule, ModuleToolHost } from './tools.js';
 import { DEFAULT_GENERATOR, ModelPlaybookGenerator } from './generate.js';
 import { DEFAULT_LIBRARY_DIR, LocalDirLibrary, type PlaybookLibrary } from './library.js';
+import { snapshotPolicy } from './snapshot-policy.js';
+import { ConversationFailed } from '../vm/durable/retry.js';
 
 export interface RunOptions {
   /** State directory: makes the run durable and resumable. */
@@ -116,9 +118,11 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
   const generator = makeGenerator(options.library, runId);
   if (!options.state && !options.store) {
     const outcome = await new Runner(machine, { io, tools, model: options.model, generator, generation: generationReports(options.warn) }).run();
-    for (const w of generator.finish(outcome.status !== 'failed')) options.warn?.(`warning: ${w}`);
+    for (const w of generator.finish(outcome.status !== 'failed', machine.linked)) options.warn?.(`warning: ${w}`);
     return { outcome, machine };
   }
+  // Read (and checked) before the state directory is made.
+  const snapshots = snapshotPolicy();
   const store = options.store ?? new LocalDirRunStore(options.state!);
   let release: () => void;
   try {
@@ -150,9 +154,9 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
     }
     const sink = new StoreSink(store, runId, programSha, host, sync);
     machine.start();
-    const runner = new Runner(machine, { io, tools, model: options.model, generator, durable: sink, journalRecords: 1, generation: generationReports(options.warn) });
+    const runner = new Runner(machine, { io, tools, model: options.model, generator, durable: sink, journalRecords: 1, generation: generationReports(options.warn), ...snapshots });
     const outcome = await runner.run();
-    if (outcome.status !== 'failed' || !outcome.resumable) for (const w of generator.finish(outcome.status !== 'failed')) options.warn?.(`warning: ${w}`);
+    if (outcome.status !== 'failed' || !outcome.resumable) for (const w of generator.finish(outcome.status !== 'failed', machine.linked)) options.warn?.(`warning: ${w}`);
     return { outcome, machine, state: store.location };
   } catch (err) {
     if (err instanceof RunStoreError) throw storeFailed(store.location, err);
@@ -188,11 +192,13 @@ function loadRun(store: RunStore): LoadedRun {
     const programBytes = store.readProgram();
     const program = decodeProgram(programBytes);
     const programSha = sha256(programBytes).toString('hex');
+    // The snapshot first: a live run (pb inspect) may snapshot meanwhile, and the journal only
+    // grows, so a journal read after the snapshot always holds the records it covers.
+    const snapBytes = store.readSnapshot();
     const journal = decodeJournal(store.readJournal());
     const start = journal.records[0];
     if (!start || start.t !== 'start') throw new StateError(`${where}: error: journal has no start record (empty or truncated journal)`);
     if (start.programSha !== programSha) throw new StateError(`${where}: error: program.pbasm is not the program this run started with`);
-    const snapBytes = store.readSnapshot();
     const snapshot = snapBytes ? decodeSnapshot(snapBytes) : undefined;
     if (snapshot) {
       if (snapshot.programSha !== programSha) throw new StateError(`${where}: error: snapshot belongs to a different program than program.pbasm`);
@@ -243,6 +249,7 @@ export interface ResumeOptions {
 }
 
 export async function resumeRun(dir: string, options: ResumeOptions = {}): Promise<RunResult> {
+  const snapshots = snapshotPolicy();
   const store = options.store ?? new LocalDirRunStore(dir);
   if (!store.exists()) throw new StateError(`${dir}: error: not a pbvm state directory (no journal.pbj)`);
   let release: () => void;
@@ -293,9 +300,10 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
       durable: sink,
       replay: replayFromJournal(run.records),
       journalRecords: run.records.length + 1,
+      ...snapshots,
     });
     const outcome = await runner.run();
-    if (outcome.status !== 'failed' || !outcome.resumable) for (const w of generator.finish(outcome.status !== 'failed')) options.warn?.(`warning: ${w}`);
+    if (outcome.status !== 'failed' || !outcome.resumable) for (const w of generator.finish(outcome.status !== 'failed', machine.linked)) options.warn?.(`warning: ${w}`);
     return { outcome, machine, state: dir };
   } catch (err) {
     if (err instanceof RunStoreError) throw storeFailed(dir, err);
@@ -432,8 +440,10 @@ export function describeOutcome(outcome: RunOutcome, machine: Machine, state?: s
   if (outcome.status !== 'failed') return undefined;
   const text = outcome.error.format(machine.program, (path) => machine.sourceText(path));
   if (!state) return text;
+  // (A conversation that failed by its own replies is started afresh by the resume: vm/durable/retry.ts.)
+  const afresh = outcome.error instanceof ConversationFailed ? ' (it starts that conversation afresh)' : '';
   return outcome.resumable
-    ? `${text}\nrun state kept in ${state}; fix the cause, then continue with: pb resume ${state}`
+    ? `${text}\nrun state kept in ${state}; fix the cause, then continue with: pb resume ${state}${afresh}`
     : `${text}\nrun state kept in ${state} (this error is in the program itself; resuming would fail the same way)`;
 }
 

@@ -71,8 +71,6 @@ export interface PlaybookGenerator {
   relink(request: GenerateRequest, source: string, entry: string, origin?: string): Generated;
   /** Reports how a generated playbook did (for the library's success/failure counts). */
   outcome?(generated: { origin: string }, success: boolean): void;
-  /** A replayed version that was replaced: its outcome was reported before; stop tracking it. */
-  forget?(generated: { origin: string }): void;
 }
 
 export type GenerateRecord = { source: string; entry: string; origin: string } & Record<string, Value>;

@@ -11,6 +11,7 @@ import type { CallSite, ModelReply, ModelRequest } from './model/protocol.js';
 import { callableListing } from './model/prompt.js';
 import type { Generated, GenerateRequest, PlaybookGenerator, RepairInfo } from './generate.js';
 import type { JournalRecord } from './durable/journal.js';
+import { ConversationFailed } from './durable/retry.js';
 import type { CodeObject, Value } from './pbasm/program.js';
 import { toPlain } from './values.js';
 
@@ -173,11 +174,10 @@ export class Linker {
       const why = callee ? `its callee ${callee} failed and regenerating ${code.name} failed too` : `regenerating it failed`;
       return new PbRuntimeError('generation-error', `generated playbook '${code.name}' failed (${clipText(firstLine(failure), 200)}); ${why}: ${message}`, m.callStack());
     });
+    // (A replayed regeneration's failure was counted by the process that made it.)
     if (!replayed) {
       this.options.generator!.outcome?.({ origin: repair.origin }, false);
       this.options.onDeviation?.({ playbook: code.name, revision: repair.revision, failure: firstLine(failure), origin: g.origin });
-    } else {
-      this.options.generator!.forget?.({ origin: repair.origin });
     }
     m.replaceGenerated(index, g.objects, g.entry);
   }
@@ -221,11 +221,14 @@ export class Linker {
       if (typeof recorded.seqAfter === 'number' && recorded.seqAfter > m.seq) m.seq = recorded.seqAfter;
     } else {
       if (this.host.replayOnly) this.host.endOfReplay();
+      const fromSeq = m.peekSeq();
       try {
         g = await this.host.busy(() => gen.generate(request, this.host.model()));
       } catch (err) {
         if (err instanceof PbRuntimeError) throw err;
-        throw failed((err as Error)?.message ?? String(err));
+        // Rejected by the compiler on every attempt: decided by the journaled replies, so a
+        // resume writes the playbook afresh (vm/durable/retry.ts) instead of replaying them.
+        throw ConversationFailed.from(failed((err as Error)?.message ?? String(err)), { fromSeq, did: [] });
       }
       const attempts = g.attempts.map((a) => (a.accepted ? { accepted: true } : { accepted: false, reason: clipLines(a.reason ?? '', 2000) }));
       const repair = request.repair ? { replaces: request.name, revision: request.repair.revision, failure: clipLines(request.repair.failure, 2000) } : {};
@@ -236,6 +239,14 @@ export class Linker {
     if (entry) entry.metadata = { ...entry.metadata, origin: g.origin };
     return g;
   }
+}
+
+/**
+ * The generated entry playbooks still in use: not retired by a regeneration (Machine.replaceGenerated
+ * renames a replaced version `Name~<revision>`; a playbook name never holds a '~' otherwise).
+ */
+export function liveGenerated(linked: readonly CodeObject[]): CodeObject[] {
+  return linked.filter((c) => c.metadata.generated === true && typeof c.metadata.source === 'string' && !c.name.includes('~'));
 }
 
 /** The outermost entry frame, at or below `i` and not below `floor`, in the run of frames of i's generated source. */

@@ -109,6 +109,8 @@ export class Machine {
   readonly artifacts: Record<string, Value> = {};
   /** Effects issued so far; an effect's sequence number is its identity across replays. */
   seq = 0;
+  /** Effect numbers a resume jumps over (from → to): failed conversations retried afresh (vm/durable/retry.ts). */
+  seqSkips: ReadonlyMap<number, number> = new Map();
   /** Steps executed (for --max-steps). */
   steps = 0;
   status: MachineStatus = 'ready';
@@ -827,7 +829,7 @@ export class Machine {
 
   private effect(e: Exclude<Effect, { kind: 'end' | 'host-return' }>, pending: Pending): Effect {
     // effectPc was set by the dispatch loop to the instruction that asked for this effect.
-    e.seq = ++this.seq;
+    e.seq = this.nextSeq();
     if (e.kind === 'tool') e.callId = `${this.runId}:${e.seq}`;
     this.pending = pending;
     this.status = 'waiting';
@@ -901,7 +903,7 @@ export class Machine {
   private toolEffect(name: string, argc: number, kwnames: readonly string[], f: Frame, returnPc: number, block?: { agent: string; index: number }): Effect {
     const { args, kwargs } = this.popArgs(argc, kwnames);
     // An enforced procedure judges the call before it runs; a rejected one never runs.
-    const verdict = this.judgeTool(name, kwnames.length ? { args, kwargs } : args, this.seq + 1, 'code');
+    const verdict = this.judgeTool(name, kwnames.length ? { args, kwargs } : args, this.peekSeq(), 'code');
     if (verdict && !verdict.ok) {
       // Code cannot recover from a rejection the way the model can: the procedure stops here.
       abandonPlan(this.plans[verdict.plan]!, this.clock);
@@ -957,7 +959,17 @@ export class Machine {
 
   /** Next effect sequence number, for effects the host performs inside a natural-language step. */
   nextSeq(): number {
-    return ++this.seq;
+    this.seq = this.peekSeq();
+    return this.seq;
+  }
+
+  /** The number the next effect will get. */
+  peekSeq(): number {
+    let next = this.seq + 1;
+    if (this.seqSkips.size === 0) return next;
+    // Each skip leads strictly forward (checked when the journal is read), so this ends.
+    for (let to = this.seqSkips.get(next); to !== undefined && to > next; to = this.seqSkips.get(next)) next = to;
+    return next;
   }
 
   /** Sets a variable on behalf of the model: $name is agent state (or a parameter), a bare name a local. */

@@ -8,10 +8,12 @@ import type { Frame, Machine } from './machine.js';
 import { NLDriver, DEFAULT_DRIVER, type DriverOptions, type NLHost } from './model/driver.js';
 import { appendLog, clipText } from './model/context.js';
 import { ModelError, type CallSite, type Model, type ModelReply, type ModelRequest } from './model/protocol.js';
+import { checkReply } from './model/reply.js';
 import type { PlaybookGenerator } from './generate.js';
 import { Linker, type LinkerOptions } from './linker.js';
 import type { Value } from './pbasm/program.js';
 import type { JournalRecord } from './durable/journal.js';
+import { addRetry, attemptsAt, retryRecord, seqSkips, type Retry } from './durable/retry.js';
 import { fromForeign } from './values.js';
 
 export type ToolEffect = Extract<Effect, { kind: 'tool' }>;
@@ -66,10 +68,12 @@ export interface ReplayLog {
   generates: Map<number, Value>;
   /** When recorded effects happened ("tool-done:12" → ISO time), for the machine's clock. */
   times: Map<string, string>;
+  /** Failed conversations a resume starts afresh, by their first effect number (vm/durable/retry.ts). */
+  retries: Map<number, Retry>;
 }
 
 export function emptyReplay(): ReplayLog {
-  return { outputDoneUpto: 0, inputs: new Map(), toolsStarted: new Set(), toolsDone: new Map(), toolsFailed: new Map(), models: new Map(), generates: new Map(), times: new Map() };
+  return { outputDoneUpto: 0, inputs: new Map(), toolsStarted: new Set(), toolsDone: new Map(), toolsFailed: new Map(), models: new Map(), generates: new Map(), times: new Map(), retries: new Map() };
 }
 
 export function replayFromJournal(records: JournalRecord[]): ReplayLog {
@@ -97,6 +101,9 @@ export function replayFromJournal(records: JournalRecord[]): ReplayLog {
         break;
       case 'generate':
         r.generates.set(rec.seq, rec.result);
+        break;
+      case 'retry':
+        addRetry(r.retries, rec);
         break;
       default:
         break;
@@ -170,6 +177,7 @@ export class Runner {
   ) {
     this.replay = options.replay ?? emptyReplay();
     this.journalCount = options.journalRecords ?? 0;
+    if (this.replay.retries.size) machine.seqSkips = seqSkips(this.replay.retries);
     this.linker = new Linker(
       {
         machine,
@@ -220,6 +228,7 @@ export class Runner {
       },
       complete: (request, site) => this.complete(request, site),
       toolNames: () => this.options.tools?.signatures?.() ?? this.options.tools?.names?.() ?? [],
+      attempts: () => attemptsAt(this.replay.retries, this.machine.seq + 1),
     };
   }
 
@@ -230,15 +239,20 @@ export class Runner {
     return at;
   }
 
-  /** One model call: replayed from the journal when recorded there, else made and journaled. */
+  /**
+   * One model call: replayed from the journal when recorded there, else made and journaled.
+   * Only a reply that passes checkReply is journaled or used: a malformed one (from any
+   * Model) stops the run with a resumable model-error; a malformed journaled one (written by
+   * an older build, whose driver then crashed on it) is asked for again.
+   */
   private async complete(request: ModelRequest, site: CallSite): Promise<ModelReply> {
     const seq = this.machine.nextSeq();
     const recorded = this.replay.models.get(seq);
-    if (recorded !== undefined) {
-      const reply = recorded as unknown as ModelReply;
+    const replayed = recorded === undefined ? undefined : checkReply(recorded);
+    if (replayed?.ok) {
       this.stamp('model', seq);
-      this.options.model?.onCall?.(site, reply, true);
-      return reply;
+      this.options.model?.onCall?.(site, replayed.reply, true);
+      return replayed.reply;
     }
     if (this.options.replayOnly) throw new ReplayEnd({ kind: 'end', status: 'finished', value: null });
     const mh = this.options.model!;
@@ -246,14 +260,17 @@ export class Runner {
       throw new PbRuntimeError('model-error', `model call budget of ${mh.maxCalls} calls used up (raise --max-model-calls)`, this.machine.callStack());
     }
     this.flush();
-    let reply: ModelReply;
+    const failed = (why: string) => new PbRuntimeError('model-error', `model call for step ${site.step} (${site.purpose}) failed: ${why}`, this.machine.callStack());
+    let raw: unknown;
     try {
-      reply = await mh.model.complete(request, site);
+      raw = await mh.model.complete(request, site);
     } catch (err) {
-      const msg = err instanceof ModelError ? err.message : (err as Error)?.message ?? String(err);
-      throw new PbRuntimeError('model-error', `model call for step ${site.step} (${site.purpose}) failed: ${msg}`, this.machine.callStack());
+      throw failed(err instanceof ModelError ? err.message : (err as Error)?.message ?? String(err));
     }
     this.modelCalls++;
+    const checked = checkReply(raw);
+    if (!checked.ok) throw failed(`the model sent an invalid reply: ${checked.problem}`);
+    const reply = checked.reply;
     this.journal({ t: 'model', seq, reply: reply as unknown as Value, at: this.stamp('model', seq) });
     mh.onCall?.(site, reply, false);
     return reply;
@@ -410,6 +427,9 @@ export class Runner {
     const resumable = RESUMABLE.has(error.code);
     if (!resumable) this.machine.abandonPlans(`the run stopped: ${error.message}`);
     this.flush();
+    // A conversation that failed by its own replies is started afresh by a resume, not replayed.
+    const retry = resumable ? retryRecord(error, this.machine.peekSeq()) : undefined;
+    if (retry) this.journal(retry);
     this.journal({ t: 'end', status: 'failed', final: !resumable, message: error.message, at: new Date().toISOString() });
     return { status: 'failed', error, resumable };
   }

@@ -6,6 +6,7 @@ import { InvalidArgumentError } from 'commander';
 import { LoadError, loadProgram } from '../load-program.js';
 import { describeOutcome, inspectRun, resumeRun, runProgram, StateError, type RunResult } from '../run.js';
 import { ToolLoadError } from '../tools.js';
+import { SettingError } from '../snapshot-policy.js';
 import { writeStderr } from '../console-io.js';
 import { EXIT } from './exit-codes.js';
 import type { Value } from '../../vm/pbasm/program.js';
@@ -51,6 +52,9 @@ function handle(err: unknown): void {
   if (err instanceof LoadError) {
     writeStderr(err.rendered);
     process.exitCode = err.diagnostics.length ? EXIT.compile : EXIT.io;
+  } else if (err instanceof SettingError) {
+    writeStderr(err.message);
+    process.exitCode = EXIT.usage;
   } else if (err instanceof StateError || err instanceof ToolLoadError) {
     writeStderr(err.message);
     process.exitCode = EXIT.io;

@@ -27,7 +27,8 @@
 //   its JSON path, and what was answered.
 // - Replies come from a FIFO queue (`script(...)`) and, when it is empty, from a responder
 //   function (default `minimalResponder()`). A reply is a full message, a shorthand
-//   (`{text}`, `{toolUse}`, `{text, toolUses:[...]}`), or a fault (see `Reply`).
+//   (`{text}`, `{toolUse}`, `{text, toolUses:[...]}`), or a fault (see `Reply`), e.g. a
+//   200 reply that is not a Messages reply at all (`{malformedReply: 'null-content'}`).
 // - `usage` is filled in: input tokens ≈ ceil(chars/4) of the rendered tools+system+messages,
 //   output tokens likewise of the content, and prompt caching is simulated with the real
 //   rule: the cache key of a breakpoint is the exact bytes of the prefix (tools → system →
@@ -247,6 +248,24 @@ export interface StreamErrorFault {
   streamError: string | { type: string; message?: string };
 }
 
+/**
+ * A 200 reply whose body is not a Messages reply, as a broken proxy or API version sends:
+ * - 'null-content', 'missing-content', 'string-content': a message whose `content` is null,
+ *   absent, or a string; 'null-body': the JSON `null`
+ * - 'html': an HTML error page served as text/html; 'html-as-json': the same page labelled
+ *   application/json (the SDK cannot parse it)
+ * - 'bad-block': a message whose content holds a tool_use block without an id or input
+ */
+export interface MalformedReplyFault {
+  malformedReply: MalformedReplyKind;
+}
+
+export type MalformedReplyKind = 'null-content' | 'missing-content' | 'string-content' | 'null-body' | 'html' | 'html-as-json' | 'bad-block';
+
+export const MALFORMED_REPLY_KINDS: readonly MalformedReplyKind[] = ['null-content', 'missing-content', 'string-content', 'null-body', 'html', 'html-as-json', 'bad-block'];
+
+const HTML_PAGE = '<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>\n';
+
 /** Anything at all: status (default 200), body verbatim, content type (default application/json). */
 export interface RawReply {
   rawBody: string;
@@ -265,6 +284,7 @@ export type Reply =
   | UnknownToolFault
   | DropFault
   | StreamErrorFault
+  | MalformedReplyFault
   | RawReply;
 
 /**
@@ -901,13 +921,29 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       }
       return play(await resolveReply(after, rec, index), rec, res, index, true);
     }
-    if (headersSent && ('status' in reply || 'dropConnection' in reply || 'rawBody' in reply || 'streamError' in reply)) {
+    if (headersSent && ('status' in reply || 'dropConnection' in reply || 'rawBody' in reply || 'streamError' in reply || 'malformedReply' in reply)) {
       throw new Error('fake-anthropic: after a stall only a message reply can follow');
     }
     if ('dropConnection' in reply) {
       rec.outcome = 'dropped';
       res.socket?.destroy();
       return;
+    }
+    if ('malformedReply' in reply) {
+      const msg = finishMessage(rec, { content: [{ type: 'text', text: 'ok', citations: null }] });
+      const { content: _content, ...noContent } = msg;
+      const bodies: Record<MalformedReplyKind, [string, string]> = {
+        'null-content': [JSON.stringify({ ...msg, content: null }), 'application/json'],
+        'missing-content': [JSON.stringify(noContent), 'application/json'],
+        'string-content': [JSON.stringify({ ...msg, content: 'ok' }), 'application/json'],
+        'null-body': ['null', 'application/json'],
+        html: [HTML_PAGE, 'text/html; charset=utf-8'],
+        'html-as-json': [HTML_PAGE, 'application/json'],
+        'bad-block': [JSON.stringify({ ...msg, content: [{ type: 'tool_use', name: 'say' }] }), 'application/json'],
+      };
+      const body = bodies[reply.malformedReply];
+      if (!body) throw new Error(`fake-anthropic: unknown malformedReply ${JSON.stringify(reply.malformedReply)}`);
+      return play({ rawBody: body[0], contentType: body[1] }, rec, res, index, headersSent);
     }
     if ('rawBody' in reply) {
       rec.outcome = 'raw';
@@ -1143,7 +1179,7 @@ export function sequence(replies: Array<Reply | Responder>, fallback: Responder 
   };
 }
 
-export type FaultKind = 'rate_limit' | 'server_error' | 'overloaded' | 'timeout' | 'malformed_tool_input' | 'unknown_tool' | 'drop_connection';
+export type FaultKind = 'rate_limit' | 'server_error' | 'overloaded' | 'timeout' | 'malformed_tool_input' | 'unknown_tool' | 'drop_connection' | 'malformed_reply';
 
 export const ALL_FAULT_KINDS: readonly FaultKind[] = ['rate_limit', 'server_error', 'overloaded', 'timeout', 'malformed_tool_input', 'unknown_tool'];
 
@@ -1151,7 +1187,7 @@ export interface FaultInjectorOptions {
   /** Probability (0..1) that a reply is replaced by a fault. */
   rate: number;
   seed: number;
-  /** Default: ALL_FAULT_KINDS (drop_connection only when listed). */
+  /** Default: ALL_FAULT_KINDS (drop_connection and malformed_reply only when listed). */
   kinds?: readonly FaultKind[];
   /** At most this many faults in a row per chain; then the inner reply is used. Default 2. */
   maxConsecutive?: number;
@@ -1200,6 +1236,7 @@ export function faultInjector(inner: Responder, opts: FaultInjectorOptions): Fau
   const chainKey = opts.chainKey ?? ((r: RecordedRequest) => sha(JSON.stringify([r.body.system ?? null, r.body.messages?.[0] ?? null])));
   const streak = new Map<string, number>();
   const injected: FaultInjector['injected'] = [];
+  let malformedCount = 0;
 
   const fault = (kind: FaultKind): Reply => {
     switch (kind) {
@@ -1217,6 +1254,9 @@ export function faultInjector(inner: Responder, opts: FaultInjectorOptions): Fau
         return { unknownTool: true };
       case 'drop_connection':
         return { dropConnection: true };
+      case 'malformed_reply':
+        // Each kind in turn, so a run with several such faults sees several kinds.
+        return { malformedReply: MALFORMED_REPLY_KINDS[malformedCount++ % MALFORMED_REPLY_KINDS.length]! };
     }
   };
 

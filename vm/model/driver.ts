@@ -5,12 +5,14 @@
 import type { NLEffect } from '../runner.js';
 import type { Frame, Machine } from '../machine.js';
 import type { AgentInfo, CodeObject, NLInfo, Value } from '../pbasm/program.js';
-import { PbRuntimeError, PlaybookCallFailed, ToolCallRejected } from '../errors.js';
+import { PlaybookCallFailed, ToolCallRejected } from '../errors.js';
 import { describeContract } from '../plan.js';
 import { toPlain } from '../values.js';
 import { appendLog, clipText, DEFAULT_CONTEXT, describeValue, renderContext, type ContextOptions } from './context.js';
 import { ALL_TOOLS, callableListing, forcedTool, systemBlocks, TOOLS_WITH_GENERATE } from './prompt.js';
 import type { CallSite, ContentBlock, ModelMessage, ModelReply, ModelRequest, ToolResultBlock, ToolUseBlock } from './protocol.js';
+import { assistantTurn } from './reply.js';
+import { ConversationFailed, describeAttempts, type Retry } from '../durable/retry.js';
 
 /** What the driver needs from the runner; each call is journaled there. */
 export interface NLHost {
@@ -26,6 +28,8 @@ export interface NLHost {
   toolNames(): string[];
   /** Writes, checks and links a new playbook (agents/playbooks with `generate: true`); returns its name. */
   generate(frame: Frame, goal: string, name: string | null, step: string): Promise<string>;
+  /** Failed attempts that the conversation starting now replaces (a resume retrying it afresh). */
+  attempts(): Retry[];
 }
 
 export interface DriverOptions {
@@ -137,7 +141,10 @@ export class NLDriver {
     // Finishing is checked (and skip_step allowed) only for the contracted step itself: a step
     // with nested steps ends at PLAN_END after they ran, and a nested step is only part of one.
     const checked = planned !== undefined && kind !== 'block' && infos[0]!.step === planned.spec.steps[planned.k]!.step;
-    const userText = `${renderContext(this.machine, frame, this.options.context)}\n\n${this.instruction(frame, infos, kind)}${contract}`;
+    // A resume retrying this conversation afresh: the model learns what the failed attempt did.
+    const earlier = describeAttempts(this.host.attempts());
+    const fromSeq = this.machine.peekSeq();
+    const userText = `${renderContext(this.machine, frame, this.options.context)}\n\n${this.instruction(frame, infos, kind)}${contract}${earlier}`;
     const request = this.base(frame, forced, userText);
     const site = this.site(frame, step, infos.length > 1 ? 'fused-steps' : kind);
     const actions: string[] = [];
@@ -159,7 +166,7 @@ export class NLDriver {
         const value = use ? this.forcedValue(forced, use.input) : undefined;
         if (value !== undefined) return { value, actions };
         // Wrong or malformed answer: say why and ask again.
-        request.messages.push({ role: 'assistant', content: reply.content as ContentBlock[] });
+        request.messages.push(assistantTurn(reply));
         request.messages.push({ role: 'user', content: this.rejectAll(uses, `Answer with the ${forced} tool and its required fields.`, text) });
         continue;
       }
@@ -174,11 +181,11 @@ export class NLDriver {
         if (!checked) return outcome;
         const repair = this.checkFinish(frame, outcome.value);
         if (!repair) return outcome;
-        request.messages.push({ role: 'assistant', content: reply.content as ContentBlock[] });
+        request.messages.push(assistantTurn(reply));
         request.messages.push({ role: 'user', content: [{ type: 'text', text: repair }] });
         continue;
       }
-      request.messages.push({ role: 'assistant', content: reply.content as ContentBlock[] });
+      request.messages.push(assistantTurn(reply));
       const results: ToolResultBlock[] = [];
       let finished: Outcome | undefined;
       for (const use of uses) {
@@ -195,7 +202,8 @@ export class NLDriver {
       if (finished) return finished;
       request.messages.push({ role: 'user', content: results });
     }
-    throw new PbRuntimeError('model-error', `the model did not finish step ${step} within ${this.options.maxTurns} turns`, this.machine.callStack());
+    // Decided by the journaled replies: a resume starts this conversation afresh (vm/durable/retry.ts).
+    throw new ConversationFailed('model-error', `the model did not finish step ${step} within ${this.options.maxTurns} turns`, this.machine.callStack(), { fromSeq, did: actions.filter(hasEffect) });
   }
 
   /**
@@ -341,7 +349,7 @@ export class NLDriver {
       const use = reply.content.find((b): b is ToolUseBlock => b.type === 'tool_use' && b.name === 'phrase_question');
       const q = use ? this.forcedValue('phrase_question', use.input) : undefined;
       if (typeof q === 'string') return q;
-      request.messages.push({ role: 'assistant', content: reply.content as ContentBlock[] });
+      request.messages.push(assistantTurn(reply));
       request.messages.push({ role: 'user', content: this.rejectAll(reply.content.filter((b): b is ToolUseBlock => b.type === 'tool_use'), 'Answer with phrase_question and a "question" string.', '') });
     }
     return fallback;
@@ -352,6 +360,7 @@ export class NLDriver {
     const list = candidates.map((c, i) => `- T${i + 1} (playbook ${c.playbook}): ${c.text}`).join('\n');
     const text = `${renderContext(this.machine, frame, this.options.context)}\n\nSomething just happened (user input or a change of state). Which of these triggers hold right now? Reply with their ids (e.g. ["T1"]), or [] if none:\n${list}`;
     const request = this.base(frame, 'fire_triggers', text);
+    const fromSeq = this.machine.peekSeq();
     for (let turn = 0; turn < 3; turn++) {
       const reply = await this.host.complete(request, this.site(frame, step, 'triggers'));
       const uses = reply.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
@@ -359,11 +368,16 @@ export class NLDriver {
       const ids = use ? this.forcedValue('fire_triggers', use.input) : undefined;
       if (Array.isArray(ids)) return candidates.filter((_c, i) => (ids as string[]).includes(`T${i + 1}`)).map((c) => c.key);
       // Malformed, or another tool: answer with an error and ask again, as for every forced tool.
-      request.messages.push({ role: 'assistant', content: reply.content as ContentBlock[] });
+      request.messages.push(assistantTurn(reply));
       request.messages.push({ role: 'user', content: this.rejectAll(uses, 'Answer with fire_triggers and an "ids" list of strings, e.g. ["T1"], or [].', '') });
     }
-    throw new PbRuntimeError('model-error', `the model gave no valid answer to the trigger check at step ${step} after 3 tries`, this.machine.callStack());
+    throw new ConversationFailed('model-error', `the model gave no valid answer to the trigger check at step ${step} after 3 tries`, this.machine.callStack(), { fromSeq, did: [] });
   }
+}
+
+/** Actions that leave a mark outside the conversation (variables it set and playbooks it linked are undone with it). */
+function hasEffect(action: string): boolean {
+  return /^(said|asked|called) /.test(action);
 }
 
 export type { CodeObject, ModelMessage };

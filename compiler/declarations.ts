@@ -37,8 +37,12 @@ type Children = Record<string, Array<CstNode | IToken>>;
 const kids = (n: CstNode, name: string) => ((n.children as Children)[name] ?? []) as CstNode[];
 const toks = (n: CstNode, name: string) => ((n.children as Children)[name] ?? []) as IToken[];
 
+/**
+ * Begin triggers, as Playbooks AI's compiler read them: "At the beginning", "When the program
+ * starts", "When program begins", "When system starts", "When programs starts" (sic), ...
+ */
 export const BEGIN_TRIGGER =
-  /^(?:at\s+(?:the\s+)?(?:very\s+)?(?:beginning|start)\b|when\s+(?:the\s+)?(?:program|agent|conversation|session|app|application)\s+(?:starts|begins|is\s+started|launches|starts\s+running)\b|on\s+(?:program\s+)?start(?:up)?\b|at\s+(?:program\s+)?start(?:up)?\b)/i;
+  /^(?:at\s+(?:the\s+)?(?:very\s+)?(?:beginning|start)\b|when\s+(?:the\s+)?(?:programs?|agents?|system|conversation|session|app|application)\s+(?:starts?|begins?|is\s+(?:started|launched)|launch(?:es)?|starts\s+running)\b|on\s+(?:program\s+)?start(?:up)?\b|at\s+(?:program\s+)?start(?:up)?\b)/i;
 
 /** "Validate order id" → ValidateOrderId; an identifier stays as written. */
 export function identifierFor(title: string): string {
@@ -225,7 +229,16 @@ function buildPlaybook(s2: CstNode, agent: AgentDraft, report: Reporter): Playbo
   let triggerCount = 0;
   for (const s3 of kids(s2, 'section3')) {
     const h3 = toks(s3, 'Heading3')[0]!;
-    const name = (h3.payload as HeadingPayload).text.trim().toLowerCase().replace(/:$/, '');
+    const h3p = h3.payload as HeadingPayload;
+    const name = h3p.text.trim().toLowerCase().replace(/:$/, '').trimEnd();
+    if (h3p.writtenLevel) {
+      const section = h3p.text.trim().replace(/:$/, '').trimEnd();
+      report.warning(
+        'section-level',
+        `'${'#'.repeat(h3p.writtenLevel)} ${section}' under playbook '${pb.name}' is read as its '### ${section}' section, not as a new playbook; write it as '### ${section}'`,
+        tokPos(h3),
+      );
+    }
     const blocks = kids(s3, 'block');
     const items = blocks.flatMap((b) => kids(b, 'list').flatMap((l) => flattenRaw(l)));
     if (name === 'steps' || name === 'step') {
@@ -256,7 +269,7 @@ function buildPlaybook(s2: CstNode, agent: AgentDraft, report: Reporter): Playbo
         if (t) pb.notes.push((t.payload as TextPayload).text);
       }
     } else {
-      report.warning('unknown-section', `unknown section '### ${(h3.payload as HeadingPayload).text}'; its text is kept as notes (known: Steps, Triggers, Notes)`, tokPos(h3));
+      report.warning('unknown-section', `unknown section '### ${h3p.text}'; its text is kept as notes (known: Steps, Triggers, Notes)`, tokPos(h3));
       pb.notes.push(...renderList(items, 0));
       collectBlocks(blocks, agent, undefined, report, false);
     }

@@ -11,6 +11,18 @@ interface Need {
   why: string;
 }
 
+/** `text` mentions `name` as a whole word (`Call do_reserve_table using ...`). */
+function names(text: string, name: string): boolean {
+  let at = text.indexOf(name);
+  while (at >= 0) {
+    const before = at > 0 ? text[at - 1]! : ' ';
+    const after = text[at + name.length] ?? ' ';
+    if (!/[A-Za-z0-9_]/.test(before) && !/[A-Za-z0-9_]/.test(after)) return true;
+    at = text.indexOf(name, at + 1);
+  }
+  return false;
+}
+
 /** Calls in an expression, in source order. */
 function calls(e: Expr, out: Array<Extract<Expr, { k: 'call' }>>): void {
   switch (e.k) {
@@ -49,9 +61,20 @@ function calls(e: Expr, out: Array<Extract<Expr, { k: 'call' }>>): void {
   }
 }
 
-/** The expressions a step list evaluates as code, nested steps included. */
-function expressions(steps: readonly Stmt[], out: Expr[]): void {
-  const op = (o: { k: 'expr'; expr: Expr } | { k: 'nl' } | undefined) => o?.k === 'expr' && out.push(o.expr);
+interface Words {
+  text: string;
+  pos: Pos;
+}
+
+/**
+ * The expressions a step list evaluates as code, and the natural-language texts the model
+ * works from (steps, conditions, values), nested steps included.
+ */
+function expressions(steps: readonly Stmt[], out: Expr[], words: Words[]): void {
+  const op = (o: { k: 'expr'; expr: Expr } | { k: 'nl'; text: string; pos: Pos } | undefined) => {
+    if (o?.k === 'expr') out.push(o.expr);
+    else if (o?.k === 'nl') words.push({ text: o.text, pos: o.pos });
+  };
   for (const s of steps) {
     switch (s.kind) {
       case 'assign':
@@ -63,18 +86,18 @@ function expressions(steps: readonly Stmt[], out: Expr[]): void {
       case 'if':
         for (const b of s.branches) {
           op(b.cond);
-          expressions(b.body, out);
+          expressions(b.body, out, words);
         }
-        if (s.orelse) expressions(s.orelse.body, out);
+        if (s.orelse) expressions(s.orelse.body, out, words);
         break;
       case 'while':
       case 'until':
         op(s.cond);
-        expressions(s.body, out);
+        expressions(s.body, out, words);
         break;
       case 'foreach':
         op(s.iterable);
-        expressions(s.body, out);
+        expressions(s.body, out, words);
         break;
       case 'return':
         op(s.value);
@@ -83,7 +106,8 @@ function expressions(steps: readonly Stmt[], out: Expr[]): void {
         op(s.message);
         break;
       case 'nl':
-        expressions(s.body, out);
+        words.push({ text: s.text, pos: s.pos });
+        expressions(s.body, out, words);
         break;
       default:
         break;
@@ -128,7 +152,11 @@ export function reportPythonNeeds(
     if (seen.has(p)) continue;
     seen.add(p);
     const exprs: Expr[] = [];
-    expressions(statements.get(p) ?? [], exprs);
+    const words: Words[] = [];
+    const steps = statements.get(p);
+    expressions(steps ?? [], exprs, words);
+    // A playbook without steps is one task for the model: its description.
+    if (!steps) words.push({ text: p.description, pos: p.pos });
     const found: Array<Extract<Expr, { k: 'call' }>> = [];
     for (const e of exprs) calls(e, found);
     for (const c of found) {
@@ -136,6 +164,16 @@ export function reportPythonNeeds(
       if (r.kind !== 'playbook') continue;
       if (r.playbook.kind === 'foreign') need(r.playbook, `called by ${p.name} at line ${lineOf(c.pos)}`);
       else if (r.playbook.kind === 'markdown') queue.push(r.playbook);
+    }
+    // Natural language that names a playbook of the agent: the model would call it.
+    for (const w of words) {
+      for (const other of agentOf.get(p)!.playbooks) {
+        // "Reserve table for that time" names the playbook "## Reserve table($time)".
+        const titled = other.title.includes(' ') && names(w.text.toLowerCase(), other.title.toLowerCase());
+        if (other === p || !(names(w.text, other.name) || titled)) continue;
+        if (other.kind === 'foreign') need(other, `named in a step of ${p.name} at line ${lineOf(w.pos)}, for the model to call`);
+        else if (other.kind === 'markdown') queue.push(other);
+      }
     }
   }
   if (needs.length === 0) return;

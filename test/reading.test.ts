@@ -118,7 +118,7 @@ describe('model calls the model may not make: a tool error, and the step goes on
   it('pb run says once, at the start, which python playbooks the program needs', async () => {
     const r = await runCli(['run', 'test/golden/diagnostics/warn-needs-python.pb'], { input: '1234\n', isolateModel: true });
     expect(r.stderr.match(/this program needs python playbooks/g)).toHaveLength(1);
-    expect(r.stderr).toContain('Validate (its trigger \'When user provides a PIN\' is never checked), Lookup (called by Find at line 27)');
+    expect(r.stderr).toContain("Validate (its trigger 'When user provides a PIN' is never checked), Audit (named in a step of Main at line 28, for the model to call), Lookup (called by Find at line 32)");
     // The deterministic call still fails when it is reached (foreign-call, exit 3).
     expect(r.code).toBe(3);
     expect(r.stderr.indexOf('needs python')).toBeLessThan(r.stderr.indexOf('error: '));

@@ -11,6 +11,10 @@ async def Lookup(query: str):
   return []
 
 @playbook
+async def Audit(account: str):
+  return "ok"
+
+@playbook
 async def Unused():
   return None
 ```
@@ -21,6 +25,7 @@ async def Unused():
 ### Steps
 - Ask user for $pin
 - Find($pin)
+- Run Audit on the account of the user
 
 ## Find($q)
 ### Steps

@@ -46,9 +46,13 @@ export type Stmt = StepBase &
     | { kind: 'end' }
     | { kind: 'break' | 'continue' }
     | { kind: 'say'; message: Operand }
-    | { kind: 'ask'; targets: Target[] }
+    /** `prompt`: what to ask for, in the step's words; `answers`: how each target reads the answer. */
+    | { kind: 'ask'; targets: Target[]; prompt?: string; answers: AnswerKind[] }
     | { kind: 'nl'; nlKind: 'step' | 'say' | 'ask'; body: Stmt[] }
   );
+
+/** How an Ask reads its answer into a variable: as text, or only as a number. */
+export type AnswerKind = 'text' | 'number' | 'int';
 
 export interface Target {
   name: string;

@@ -13,6 +13,7 @@ import { Lowerer } from './lower.js';
 import { wellFormed } from './text.js';
 import { StepBuilder, type ProgramFacts } from './steps.js';
 import { Symbols, type SymbolOptions } from './symbols.js';
+import { reportPythonNeeds } from './python-needs.js';
 
 export const COMPILER_VERSION = '0.1.0';
 
@@ -119,8 +120,8 @@ function compileLoaded(
   const lexed = lexDocument(text);
   for (const p of lexed.problems) {
     const pos = { line: p.line, col: p.col, length: p.length };
-    if (p.severity === 'error') report.error('syntax', p.message, pos);
-    else report.warning('syntax', p.message, pos);
+    if (p.severity === 'error') report.error(p.code ?? 'syntax', p.message, pos);
+    else report.warning(p.code ?? 'syntax', p.message, pos);
   }
   const parsed = parseDocument(lexed.tokens);
   for (const e of parsed.errors) {
@@ -139,6 +140,8 @@ function compileLoaded(
   const symbols = new Symbols(decl.agents, options);
   const facts: ProgramFacts = { stateWrites: new Set(), stateReads: [] };
   for (const a of decl.agents) for (const p of a.playbooks) for (const param of p.params) facts.stateWrites.add(param.name);
+  // `pb run` sets $startup_message for a program that reads it (--message or piped stdin).
+  facts.stateWrites.add('startup_message');
   for (const a of decl.agents) {
     for (const b of a.blocks) for (const m of b.source.matchAll(/state\.([A-Za-z_]\w*)/g)) facts.stateWrites.add(m[1]!);
   }
@@ -159,7 +162,10 @@ function compileLoaded(
     }
   }
   // A generated playbook is called by reference; it needs no entry point of its own.
-  if (!options.restricted) checkEntryPoint(decl.agents, report);
+  if (!options.restricted) {
+    checkEntryPoint(decl.agents, report);
+    reportPythonNeeds(decl.agents, entryPlaybooks(decl.agents), statements, symbols, report, (pos) => locate(pos).line);
+  }
 
   const agents: AgentInfo[] = decl.agents.map((a) => ({
     name: a.name,
@@ -221,6 +227,17 @@ function checkDuplicates(agents: AgentDraft[], report: Reporter, lineOf: (pos: P
       report.error('duplicate-playbook', `duplicate playbook '${p.name}' in agent '${a.name}' (first defined at line ${lineOf(first.pos)})`, second.pos);
     }
   }
+}
+
+/** The playbooks a run starts with, chosen as the VM does (vm/machine.ts start()). */
+function entryPlaybooks(agents: AgentDraft[]): PlaybookDraft[] {
+  const all = agents.flatMap((a) => a.playbooks);
+  const begins = all.filter((p) => p.triggers.some((t) => t.kind === 'begin'));
+  if (begins.length > 0) return begins;
+  const main = all.find((p) => p.name === 'Main');
+  if (main) return [main];
+  const markdown = all.filter((p) => p.kind === 'markdown');
+  return markdown.length === 1 ? markdown : [];
 }
 
 function checkEntryPoint(agents: AgentDraft[], report: Reporter): void {

@@ -3,10 +3,11 @@
 // (steps.ts), once every playbook name in the program is known.
 import type { CstNode, IToken } from 'chevrotain';
 import type { BulletPayload, ContractLine, FencePayload, FrontMatterPayload, HeadingPayload, TextPayload } from '../grammar/doc-tokens.js';
-import type { AgentDecl, CodeBlockDecl, ParamDecl, PlaybookDecl, Pos, TriggerDecl } from './ast.js';
+import type { AgentDecl, ParamDecl, PlaybookDecl, Pos, TriggerDecl } from './ast.js';
 import { META_LINE, parseScalar, parseYamlBlock, RESERVED_KEYS } from './metadata.js';
 import { ExprError, toExpr } from './expr-ast.js';
 import { wellFormed } from './text.js';
+import { codeBlock, splitTopLevel } from './code-blocks.js';
 import type { Value } from '../vm/pbasm/program.js';
 
 export interface RawStep {
@@ -37,8 +38,12 @@ type Children = Record<string, Array<CstNode | IToken>>;
 const kids = (n: CstNode, name: string) => ((n.children as Children)[name] ?? []) as CstNode[];
 const toks = (n: CstNode, name: string) => ((n.children as Children)[name] ?? []) as IToken[];
 
+/**
+ * Begin triggers, as Playbooks AI's compiler read them: "At the beginning", "When the program
+ * starts", "When program begins", "When system starts", "When programs starts" (sic), ...
+ */
 export const BEGIN_TRIGGER =
-  /^(?:at\s+(?:the\s+)?(?:very\s+)?(?:beginning|start)\b|when\s+(?:the\s+)?(?:program|agent|conversation|session|app|application)\s+(?:starts|begins|is\s+started|launches|starts\s+running)\b|on\s+(?:program\s+)?start(?:up)?\b|at\s+(?:program\s+)?start(?:up)?\b)/i;
+  /^(?:at\s+(?:the\s+)?(?:very\s+)?(?:beginning|start)\b|when\s+(?:the\s+)?(?:programs?|agents?|system|conversation|session|app|application)\s+(?:starts?|begins?|is\s+(?:started|launched)|launch(?:es)?|starts\s+running)\b|on\s+(?:program\s+)?start(?:up)?\b|at\s+(?:program\s+)?start(?:up)?\b)/i;
 
 /** "Validate order id" → ValidateOrderId; an identifier stays as written. */
 export function identifierFor(title: string): string {
@@ -225,7 +230,16 @@ function buildPlaybook(s2: CstNode, agent: AgentDraft, report: Reporter): Playbo
   let triggerCount = 0;
   for (const s3 of kids(s2, 'section3')) {
     const h3 = toks(s3, 'Heading3')[0]!;
-    const name = (h3.payload as HeadingPayload).text.trim().toLowerCase().replace(/:$/, '');
+    const h3p = h3.payload as HeadingPayload;
+    const name = h3p.text.trim().toLowerCase().replace(/:$/, '').trimEnd();
+    if (h3p.writtenLevel) {
+      const section = h3p.text.trim().replace(/:$/, '').trimEnd();
+      report.warning(
+        'section-level',
+        `'${'#'.repeat(h3p.writtenLevel)} ${section}' under playbook '${pb.name}' is read as its '### ${section}' section, not as a new playbook; write it as '### ${section}'`,
+        tokPos(h3),
+      );
+    }
     const blocks = kids(s3, 'block');
     const items = blocks.flatMap((b) => kids(b, 'list').flatMap((l) => flattenRaw(l)));
     if (name === 'steps' || name === 'step') {
@@ -256,13 +270,10 @@ function buildPlaybook(s2: CstNode, agent: AgentDraft, report: Reporter): Playbo
         if (t) pb.notes.push((t.payload as TextPayload).text);
       }
     } else {
-      report.warning('unknown-section', `unknown section '### ${(h3.payload as HeadingPayload).text}'; its text is kept as notes (known: Steps, Triggers, Notes)`, tokPos(h3));
+      report.warning('unknown-section', `unknown section '### ${h3p.text}'; its text is kept as notes (known: Steps, Triggers, Notes)`, tokPos(h3));
       pb.notes.push(...renderList(items, 0));
       collectBlocks(blocks, agent, undefined, report, false);
     }
-  }
-  if (pb.metadata.public === true) {
-    // handled by the caller through metadata
   }
   return pb;
 }
@@ -337,28 +348,6 @@ function usesOnlyState(e: import('./ast.js').Expr): boolean {
   };
   walk(e);
   return state > 0 && bare === 0;
-}
-
-function splitTopLevel(s: string): Array<{ text: string; offset: number }> {
-  const out: Array<{ text: string; offset: number }> = [];
-  let depth = 0;
-  let quote = '';
-  let start = 0;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i]!;
-    if (quote) {
-      if (ch === '\\') i++;
-      else if (ch === quote) quote = '';
-    } else if (ch === '"' || ch === "'") quote = ch;
-    else if ('([{'.includes(ch)) depth++;
-    else if (')]}'.includes(ch)) depth--;
-    else if (ch === ',' && depth === 0) {
-      out.push({ text: s.slice(start, i), offset: start });
-      start = i + 1;
-    }
-  }
-  if (s.slice(start).trim() || out.length > 0) out.push({ text: s.slice(start), offset: start });
-  return out;
 }
 
 const PARAM = /^[ \t]*(\$?)([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?::[ \t]*([A-Za-z_][A-Za-z0-9_.[\], |]*?))?[ \t]*(?:=[ \t]*(.*?))?[ \t]*$/s;
@@ -445,86 +434,4 @@ function fold(e: import('./ast.js').Expr): Value | undefined {
     default:
       return undefined;
   }
-}
-
-const LANGS: Record<string, CodeBlockDecl['lang']> = {
-  ts: 'ts',
-  typescript: 'ts',
-  js: 'js',
-  javascript: 'js',
-  mjs: 'js',
-  python: 'python',
-  py: 'python',
-  python3: 'python',
-};
-
-function codeBlock(fence: IToken, report: Reporter): CodeBlockDecl | undefined {
-  const fp = fence.payload as FencePayload;
-  const lang = LANGS[fp.lang];
-  if (!lang) return undefined;
-  const pos = tokPos(fence);
-  const exports = lang === 'python' ? pythonPlaybooks(fp.body) : scriptExports(fp.body);
-  for (const x of exports) {
-    const dup = x.params.find((p, i) => x.params.indexOf(p) !== i);
-    if (dup) report.error('duplicate-parameter', `duplicate parameter '${dup}' in ${lang} function '${x.name}'`, pos);
-  }
-  if (lang === 'python') {
-    const names = exports.map((e) => e.name).join(', ');
-    report.warning(
-      'foreign-code',
-      exports.length
-        ? `python block compiled as foreign playbooks (${names}); pbvm does not run python, so calling them is a runtime error`
-        : 'python block has no @playbook functions; it is ignored',
-      pos,
-    );
-  } else if (exports.length === 0) {
-    report.warning('code-no-exports', `${lang} block exports no functions; nothing in it is callable`, pos);
-  }
-  return { lang, source: fp.body, exports, pos };
-}
-
-function paramNames(list: string): string[] {
-  return splitTopLevel(list)
-    .map((p) => p.text.trim())
-    .filter((p) => p && !p.startsWith('*') && p !== 'self')
-    .map((p) => /^[A-Za-z_$][\w$]*/.exec(p)?.[0] ?? p);
-}
-
-function pythonPlaybooks(src: string): CodeBlockDecl['exports'] {
-  const out: CodeBlockDecl['exports'] = [];
-  const lines = src.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const deco = /^\s*@playbook\b(.*)$/.exec(lines[i]!);
-    if (!deco) continue;
-    let decoText = deco[1]!;
-    let j = i + 1;
-    // Decorator arguments may span lines; then find the def it decorates.
-    while (j < lines.length && !/^\s*(?:async\s+)?def\s/.test(lines[j]!)) {
-      if (/^\s*@playbook\b/.test(lines[j]!)) break;
-      decoText += lines[j];
-      j++;
-    }
-    const def = /^\s*(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(/.exec(lines[j] ?? '');
-    if (!def) continue;
-    let sig = (lines[j] ?? '').slice((lines[j] ?? '').indexOf('(') + 1);
-    let k = j;
-    while (!sig.includes(')') && k + 1 < lines.length) sig += lines[++k];
-    const params = paramNames(sig.slice(0, sig.indexOf(')') < 0 ? sig.length : sig.indexOf(')')));
-    const triggerText = /triggers\s*=\s*(\[[^\]]*\]|"[^"]*"|'[^']*')/.exec(decoText)?.[1] ?? '';
-    const triggers = triggerText.match(/"[^"]*"|'[^']*'/g)?.map((s) => s.slice(1, -1)) ?? [];
-    out.push({ name: def[1]!, params, public: /public\s*=\s*True/.test(decoText), triggers });
-    i = j;
-  }
-  return out;
-}
-
-function scriptExports(src: string): CodeBlockDecl['exports'] {
-  const out: CodeBlockDecl['exports'] = [];
-  const fn = /export\s+(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)\s*(?:<[^>]*>)?\s*\(([^)]*)\)/g;
-  const arrow = /export\s+const\s+([A-Za-z_$][\w$]*)\s*(?::[^=]*)?=\s*(?:async\s*)?(?:function\s*\*?\s*[\w$]*\s*)?\(([^)]*)\)/g;
-  for (const re of [fn, arrow]) {
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(src))) out.push({ name: m[1]!, params: paramNames(m[2]!), public: true, triggers: [] });
-  }
-  return out;
 }

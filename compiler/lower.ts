@@ -5,6 +5,7 @@ import { PLAN_KEYS, planRules } from './contracts.js';
 import type { BinOp, Expr, Operand, Pos, StepBase, Stmt, Target } from './ast.js';
 import type { AgentDraft, PlaybookDraft, Reporter } from './declarations.js';
 import { Emitter } from './emitter.js';
+import { lowerAsk } from './lower-ask.js';
 import { isPublic, type Symbols } from './symbols.js';
 
 const BIN: Record<BinOp, Op> = {
@@ -239,10 +240,7 @@ export class Lowerer {
         return;
       case 'ask':
         this.beginStep(s, 'ask');
-        for (const t of s.targets) {
-          e.emit(Op.ASK, e.constant(askPrompt(t.name)));
-          this.store(t);
-        }
+        lowerAsk(e, s, (t) => this.store(t), (t) => this.expr({ k: 'var', name: t.name, state: t.state, pos: t.pos }));
         return;
       case 'return':
         this.beginStep(s, 'return');
@@ -495,8 +493,4 @@ export class Lowerer {
 
 function isWordChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-}
-
-function askPrompt(name: string): string {
-  return `Please provide ${name.replace(/_/g, ' ')}:`;
 }

@@ -2,7 +2,7 @@
 // language: a form is deterministic when its parts parse as expressions over names that
 // are known at that point (parameters, earlier locals, $state, playbooks and builtins).
 import { recognizeStep, type Part, type VarRef } from '../grammar/step-forms.js';
-import type { Expr, Operand, Pos, StepBase, Stmt, Target } from './ast.js';
+import type { AnswerKind, Expr, Operand, Pos, StepBase, Stmt, Target } from './ast.js';
 import { ExprError, namesRead, splitInterpolation, toExpr } from './expr-ast.js';
 import type { PlaybookDraft, RawStep, Reporter } from './declarations.js';
 import type { Symbols } from './symbols.js';
@@ -69,7 +69,7 @@ export class StepBuilder {
           return;
         }
         if (form.form === 'elif') {
-          const cond = this.operand(form.cond, item, 'quiet');
+          const cond = this.operand(form.cond, item, 'quiet', 'Else if <expression>');
           if (item.children.length === 0) this.report.warning('empty-branch', `'${firstWord(item.text)}' has no nested steps`, base.pos);
           chain.branches.push({ step: base, cond, body: this.build(item.children, id) });
         } else {
@@ -97,24 +97,24 @@ export class StepBuilder {
     const hasBody = item.children.length > 0;
     switch (form.form) {
       case 'if':
-        if (!hasBody) return this.nl(item, base, 'step');
-        return { id: base.id, text: base.text, pos: base.pos, kind: 'if', branches: [{ step: base, cond: this.operand(form.cond, item, 'quiet'), body: this.build(item.children, base.id) }] };
+        if (!hasBody) return this.checkCode(form.cond, item, 'If <expression> (with nested steps)'), this.nl(item, base, 'step');
+        return { id: base.id, text: base.text, pos: base.pos, kind: 'if', branches: [{ step: base, cond: this.operand(form.cond, item, 'quiet', 'If <expression>'), body: this.build(item.children, base.id) }] };
       case 'while':
       case 'until':
-        if (!hasBody) return this.nl(item, base, 'step');
-        return { id: base.id, text: base.text, pos: base.pos, kind: form.form, cond: this.operand(form.cond, item, 'quiet'), body: this.build(item.children, base.id) };
+        if (!hasBody) return this.checkCode(form.cond, item, `${form.form === 'while' ? 'While' : 'Until'} <expression> (with nested steps)`), this.nl(item, base, 'step');
+        return { id: base.id, text: base.text, pos: base.pos, kind: form.form, cond: this.operand(form.cond, item, 'quiet', `${form.form === 'while' ? 'While' : 'Until'} <expression>`), body: this.build(item.children, base.id) };
       case 'foreach': {
         if (!hasBody) return this.nl(item, base, 'step');
         const iterable: Operand = form.nlList
           ? { k: 'nl', text: form.iterable.text, pos: { line: item.line, col: item.col, length: Math.max(1, firstLine(item.text).length) } }
-          : this.operand(form.iterable, item, 'quiet');
+          : this.operand(form.iterable, item, 'quiet', 'For each <name> in <expression>');
         if (form.nlList) this.mention(item.text);
         const variable = this.target(form.variable, item);
         return { id: base.id, text: base.text, pos: base.pos, kind: 'foreach', variable, iterable, body: this.build(item.children, base.id) };
       }
       case 'return':
         this.noBody(item, base, 'Return');
-        return { id: base.id, text: base.text, pos: base.pos, kind: 'return', value: form.value ? this.operand(form.value, item, 'quiet') : undefined };
+        return { id: base.id, text: base.text, pos: base.pos, kind: 'return', value: form.value ? this.operand(form.value, item, 'quiet', 'Return <expression>') : undefined };
       case 'end':
         this.noBody(item, base, 'End program');
         return { id: base.id, text: base.text, pos: base.pos, kind: 'end' };
@@ -128,26 +128,37 @@ export class StepBuilder {
         this.noBody(item, base, 'Say');
         return { id: base.id, text: base.text, pos: base.pos, kind: 'say', message };
       }
-      case 'ask':
+      case 'ask': {
         this.noBody(item, base, 'Ask');
-        return { id: base.id, text: base.text, pos: base.pos, kind: 'ask', targets: form.vars.map((v) => this.target(v, item)) };
+        if (form.prompt) this.mention(form.prompt.text);
+        // The fixed question speaks to the user: "their phone number" -> "your phone number".
+        const prompt = form.prompt?.text.replace(/\$([A-Za-z_])/g, '$1').replace(/^(?:their|his|her|the user's)\s+/i, 'your ');
+        const answers = form.vars.map((v) => answerKind(v.type, prompt));
+        return { id: base.id, text: base.text, pos: base.pos, kind: 'ask', targets: form.vars.map((v) => this.target(v, item)), answers, ...(prompt ? { prompt } : {}) };
+      }
       case 'assign': {
-        const value = this.operand(form.value, item, form.style === 'is' ? 'quiet' : 'warn');
+        // "the user is happy (very" is prose; only the `=` and `set` spellings are held to code.
+        const expected = form.style === 'is' ? undefined : form.style === 'set' ? 'set $name to <expression>' : '$name = <expression>';
+        const value = this.operand(form.value, item, form.style === 'is' ? 'quiet' : 'warn', expected);
         // "user is happy" is a sentence, not an assignment: the 'is' form needs a code right side.
         if (value.k === 'nl' && form.style === 'is') return this.nl(item, base, 'step');
         this.noBody(item, base, 'an assignment');
         return { id: base.id, text: base.text, pos: base.pos, kind: 'assign', target: this.target(form.target, item), value };
       }
       case 'call': {
-        const op = this.operand(form.call, item, 'warn');
+        const op = this.operand(form.call, item, 'warn', 'Name(argument, name=value)');
         if (op.k === 'expr' && op.expr.k === 'call') {
           this.noBody(item, base, 'a call');
           return { id: base.id, text: base.text, pos: base.pos, kind: 'call', call: op.expr };
         }
         return this.nl(item, base, 'step');
       }
-      default:
+      default: {
+        // `Foo(1,` or `Lookup($id` : a call with a typo, not prose.
+        const call = /^((?:call[ \t]+)?)[$A-Za-z_][A-Za-z0-9_.]*\(/i.exec(item.text);
+        if (call) this.checkCode({ text: item.text.slice(call[1]!.length), offset: call[1]!.length }, item, 'Name(argument, name=value)');
         return this.nl(item, base, /^(?:say|tell|greet|thank|inform|welcome|apologi[sz]e)\b/i.test(item.text) ? 'say' : /^ask\b/i.test(item.text) ? 'ask' : 'step');
+      }
     }
   }
 
@@ -183,8 +194,31 @@ export class StepBuilder {
     return { name: v.name, state: v.state && !this.params.has(v.name), pos };
   }
 
+  /**
+   * Warns when a part that must be code looks like code but does not parse (`$x = (1 +`,
+   * `If $x >`): a typo there would otherwise quietly become a model call.
+   */
+  private checkCode(p: Part, item: RawStep, expected: string): void {
+    if (!looksLikeCode(p.text)) return;
+    try {
+      toExpr(p.text, this.mapper(item, p.offset));
+    } catch (e) {
+      if (!(e instanceof ExprError)) throw e;
+      this.malformed(p, item, e, expected);
+    }
+  }
+
+  private malformed(p: Part, item: RawStep, e: ExprError, expected: string): void {
+    const at = Math.min(Math.max(0, e.offset), Math.max(0, p.text.length - 1));
+    this.report.warning(
+      'malformed-code',
+      `this looks like code but does not parse (${e.message}); expected ${expected}, so it is read as natural language for the model`,
+      { line: item.line, col: item.col + p.offset + at, length: 1 },
+    );
+  }
+
   /** Reads a part as an expression when it is one over known names; otherwise as natural language. */
-  operand(p: Part, item: RawStep, mode: Mode): Operand {
+  operand(p: Part, item: RawStep, mode: Mode, expected?: string): Operand {
     const nlPos: Pos = { line: item.line, col: item.col + p.offset, length: Math.max(1, firstLine(p.text).length) };
     const nl = (): Operand => {
       this.mention(p.text);
@@ -196,12 +230,16 @@ export class StepBuilder {
       expr = toExpr(p.text, this.mapper(item, p.offset));
     } catch (e) {
       if (!(e instanceof ExprError)) throw e;
+      const fallback = () => {
+        if (expected && looksLikeCode(p.text)) this.malformed(p, item, e, expected);
+        return nl();
+      };
       // A sentence-ending period after code ("Say "hi".", "$x = 5.") is not part of it.
-      if (!p.text.endsWith('.') || p.text.endsWith('..')) return nl();
+      if (!p.text.endsWith('.') || p.text.endsWith('..')) return fallback();
       try {
         expr = toExpr(p.text.slice(0, -1), this.mapper(item, p.offset));
       } catch (e2) {
-        if (e2 instanceof ExprError) return nl();
+        if (e2 instanceof ExprError) return fallback();
         throw e2;
       }
     }
@@ -229,7 +267,7 @@ export class StepBuilder {
   }
 
   private sayOperand(p: Part, item: RawStep): Operand {
-    const op = this.operand(p, item, 'quiet');
+    const op = this.operand(p, item, 'quiet', 'Say <expression>');
     if (op.k === 'expr' && op.expr.k === 'lit' && typeof op.expr.value === 'string' && op.expr.value.includes('{')) {
       // Say "Hello {$name}" interpolates, like an f-string.
       try {
@@ -300,6 +338,43 @@ export class StepBuilder {
     };
     visit(e);
   }
+}
+
+/**
+ * Text that a person writing prose would not write: brackets or quotes left open, or a
+ * trailing operator (`(1 +`, `$x >`, `{"a": 1`, `"hello`). An apostrophe inside a word
+ * ("user's") is not a quote.
+ */
+export function looksLikeCode(t: string): boolean {
+  let depth = 0;
+  let quote = '';
+  for (let i = 0; i < t.length; i++) {
+    const c = t[i]!;
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = '';
+    } else if (c === '"') quote = c;
+    else if (c === "'" && (i === 0 || !/[A-Za-z0-9]/.test(t[i - 1]!))) quote = c;
+    else if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+  }
+  if (quote || depth !== 0) return true;
+  // Not "!" or "," (sentences end so), nor "C++", "->", "*emphasis*" or "85%".
+  return /(?:==|!=|<=|>=|\*\*|\/\/|(?:^|[^=!<>])=|(?:^|[^-<])>|<|(?:^|[^+])\+|&|\||\^|(?:^|\s)[-*/%])[ \t]*$/.test(t);
+}
+
+/**
+ * An Ask stores only a number when its variable is typed so (`$n:int`, `$x:float`) or its words
+ * ask for one ("a number between 1 and 10", "another number", "an integer"); "a phone number"
+ * or "their order number" stay text.
+ */
+function answerKind(type: string | undefined, prompt: string | undefined): AnswerKind {
+  if (type === 'int' || type === 'integer') return 'int';
+  if (type === 'float' || type === 'number' || type === 'num') return 'number';
+  if (type || !prompt) return 'text';
+  const m = /^(?:(?:a|an|another|one|the|some|their|your)\s+)?(?:(?:positive|negative|non-negative|real|decimal)\s+)?(number|integer|whole\s+number)\b/i.exec(prompt);
+  if (!m) return 'text';
+  return /^number$/i.test(m[1]!) ? 'number' : 'int';
 }
 
 function firstLine(s: string): string {

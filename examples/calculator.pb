@@ -4,7 +4,7 @@
   If / Else if / Else chain, nested If, and End program.
 
   Run:  npx pb run examples/calculator.pb
-  Input: three lines, for example "12", "*" and "3".
+  Input: one line "12, *, 3", or three lines "12", "*" and "3".
 -->
 
 # Calculator
@@ -16,7 +16,8 @@ Does arithmetic on two whole numbers.
 
 ### Steps
 - Say "Enter a number, an operator (+ - * / %) and another number."
-<!-- One Ask step, three prompts; each answer is stored as text. -->
+<!-- One Ask step, one question: an answer that lists all three ("12, *, 3") fills them;
+     each one it leaves out is asked for on its own. The answers are text. -->
 - Ask user for $first_number, $operator and $second_number
 - a = int($first_number)
 - b = int($second_number)

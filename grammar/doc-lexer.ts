@@ -28,6 +28,8 @@ export interface LexProblem {
   length: number;
   message: string;
   severity: 'error' | 'warning';
+  /** Diagnostic code; 'syntax' when absent. */
+  code?: string;
 }
 
 export interface DocLexResult {
@@ -41,6 +43,12 @@ const BULLET = /^([-*+]|\d{1,9}[.)])(?:[ \t]+(.*))?$/;
 /** A contract line under a step: `expected_tools: A, B` (the key must be a contract key). */
 const CONTRACT_LINE = /^([a-z_]+)[ \t]*:(.*)$/;
 const FENCE_OPEN = /^(`{3,}|~{3,})[ \t]*([^`\s]*)[^`]*$/;
+/** `key:` with no value: metadata whose value is the list or map that follows. */
+const BARE_KEY = /^[A-Za-z_][A-Za-z0-9_-]*[ \t]*:[ \t]*$/;
+/** A `key: value` (or bare `key:`) line, as in compiler/metadata.ts. */
+const KEY_LINE = /^[A-Za-z_][A-Za-z0-9_-]*[ \t]*:(?:[ \t]|$)/;
+/** A `## Steps` / `## Triggers` / `## Notes` heading written one level too high. */
+const SECTION_NAME = /^(?:steps?|triggers?|notes?)[ \t]*:?$/i;
 
 /** Column width of leading white space, tabs counting as 4; and the index where text starts. */
 function leading(line: string): { width: number; index: number } {
@@ -84,6 +92,44 @@ function stripComments(line: string, state: { open: boolean; line: number; col: 
   return out.trimEnd().length === 0 ? '' : out;
 }
 
+/**
+ * Prompt text often wraps templates in XML-like tags (`<output_format>` ... `</output_format>`).
+ * Headings between such a tag line and its closing line are text of the surrounding
+ * description, not new agents or playbooks. This finds, for each tag name, the lines that
+ * close it, so an opening line can tell whether (and where) its block ends.
+ */
+const TAG_OPEN = /^<([A-Za-z][A-Za-z0-9_.:-]*)>$/;
+const TAG_CLOSE = /^[ \t]*<\/([A-Za-z][A-Za-z0-9_.:-]*)[ \t]*>[ \t]*$/;
+/** HTML elements that are never closed. */
+const VOID_TAGS = new Set(['br', 'hr', 'img', 'input', 'meta', 'link', 'area', 'base', 'col', 'embed', 'source', 'track', 'wbr']);
+
+function closingTags(lines: string[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.indexOf('</') < 0) continue;
+    const m = TAG_CLOSE.exec(line);
+    if (!m) continue;
+    const list = out.get(m[1]!);
+    if (list) list.push(i);
+    else out.set(m[1]!, [i]);
+  }
+  return out;
+}
+
+/** The first entry of a sorted list that is greater than `i`. */
+function firstAfter(list: number[] | undefined, i: number): number | undefined {
+  if (!list) return undefined;
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]! > i) hi = mid;
+    else lo = mid + 1;
+  }
+  return list[lo];
+}
+
 export function lexDocument(source: string): DocLexResult {
   // Splitting on '\n' alone is several times faster than the regex; only pay for CR handling when present.
   const lines = source.indexOf('\r') < 0 ? source.split('\n') : source.split(/\r\n|\r|\n/);
@@ -114,10 +160,25 @@ export function lexDocument(source: string): DocLexResult {
     }
     // The outermost list has no Indent of its own, so only nested levels get a Dedent.
     lastBullet = undefined;
+    metaList = false;
   };
 
   const comment = { open: false, line: 0, col: 0 };
   let i = 0;
+
+  // Tag blocks (see closingTags): headings before `tagEnd` (a line index) are text.
+  const closers = source.indexOf('</') >= 0 ? closingTags(lines) : undefined;
+  let tagEnd = -1;
+  /** An opening tag line with no closing line; the next agent/playbook heading says so. */
+  let unclosed: { name: string; line: number } | undefined;
+  /** The last # or ## heading opened a playbook (so `## Steps` under it is its section). */
+  let inPlaybook = false;
+  /** Inside a ### section (steps, triggers, notes): no metadata lists there. */
+  let inSection = false;
+  /** The previous token was a bare `key:` line: a list right after it is its value. */
+  let afterBareKey = false;
+  /** The open list is the value of a bare `key:` (metadata), not prose or steps. */
+  let metaList = false;
 
   // Front matter: only when the very first line is ---. An unclosed block is reported and
   // then read as ordinary markdown, so one missing line does not hide the whole program.
@@ -152,6 +213,7 @@ export function lexDocument(source: string): DocLexResult {
     const fence = first === 96 /* ` */ || first === 126 /* ~ */ ? FENCE_OPEN.exec(body) : null;
     if (fence) {
       closeLists(lineNo);
+      afterBareKey = false;
       const marker = fence[1]!;
       const lang = fence[2]!.toLowerCase();
       let end = i + 1;
@@ -167,14 +229,36 @@ export function lexDocument(source: string): DocLexResult {
       continue;
     }
 
+    if (tagEnd >= 0 && i >= tagEnd) tagEnd = -1;
     const heading = first === 35 /* # */ && lead.width < 4 ? HEADING.exec(body) : null;
     if (heading) {
       closeLists(lineNo);
-      const level = heading[1]!.length;
+      afterBareKey = false;
+      let level = heading[1]!.length;
       const text = heading[2]!;
       const textCol = lead.index + level + 1 + (body.slice(level).length - body.slice(level).trimStart().length);
       const payload: HeadingPayload = { text, textCol };
-      if (level <= 3) {
+      // Inside <tag> ... </tag> a heading is part of the text (a template the model fills in).
+      if (level <= 3 && tagEnd < 0) {
+        if (level === 2 && inPlaybook && SECTION_NAME.test(text.trim())) {
+          // "## Steps" under a playbook: its section, written one level too high.
+          payload.writtenLevel = 2;
+          level = 3;
+        }
+        if (level <= 2 && unclosed) {
+          problems.push({
+            line: lineNo,
+            col: lead.index + 1,
+            length: body.length,
+            message: `'<${unclosed.name}>' at line ${unclosed.line} is never closed, so this heading starts a new ${level === 1 ? 'agent' : 'playbook'}; if it belongs to the text above, close the block with '</${unclosed.name}>'`,
+            severity: 'warning',
+            code: 'unclosed-tag',
+          });
+          unclosed = undefined;
+        }
+        if (level === 1) inPlaybook = false;
+        if (level === 2) inPlaybook = true;
+        inSection = level === 3;
         tokens.push(make(level === 1 ? Heading1 : level === 2 ? Heading2 : Heading3, body, lineNo, lead.index + 1, lineNo, payload));
       } else {
         const tp: TextPayload = { text: body, indent: lead.width };
@@ -189,6 +273,7 @@ export function lexDocument(source: string): DocLexResult {
       const indent = lead.width;
       if (stack.length === 0) {
         stack.push(indent);
+        metaList = afterBareKey;
       } else {
         let popped = 0;
         while (stack.length > 1 && indent < stack[stack.length - 1]!) {
@@ -221,7 +306,17 @@ export function lexDocument(source: string): DocLexResult {
       tokens.push(tok);
       lastBullet = tok;
       blankSinceBullet = false;
+      afterBareKey = false;
       continue;
+    }
+
+    if (first === 60 /* < */ && tagEnd < 0) {
+      const tag = TAG_OPEN.exec(body.trimEnd());
+      if (tag && !VOID_TAGS.has(tag[1]!.toLowerCase())) {
+        const end = firstAfter(closers?.get(tag[1]!), i);
+        if (end !== undefined) tagEnd = end;
+        else unclosed = { name: tag[1]!, line: lineNo };
+      }
     }
 
     // Plain text: a continuation of the open bullet, or prose that ends any list.
@@ -237,7 +332,10 @@ export function lexDocument(source: string): DocLexResult {
         blankSinceBullet = false;
         continue;
       }
-      if (!blankSinceBullet || lead.width > bp.indent) {
+      // `author: John Doe` at column 0 after the list of a bare `specialization:` is the next
+      // metadata key, not a continuation of the last item.
+      const nextKey = metaList && lead.width === 0 && KEY_LINE.test(body);
+      if (!nextKey && (!blankSinceBullet || lead.width > bp.indent)) {
         bp.text = bp.text.length ? `${bp.text}${blankSinceBullet ? '\n' : ' '}${body.trim()}` : body.trim();
         lastBullet.endLine = lineNo;
         blankSinceBullet = false;
@@ -245,6 +343,7 @@ export function lexDocument(source: string): DocLexResult {
       }
       closeLists(lineNo);
     }
+    afterBareKey = !inSection && BARE_KEY.test(body);
     const tp: TextPayload = { text: body, indent: lead.width };
     tokens.push(make(Text, body, lineNo, lead.index + 1, lineNo, tp));
   }

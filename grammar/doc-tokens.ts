@@ -66,6 +66,11 @@ export interface FencePayload {
 export interface HeadingPayload {
   text: string;
   textCol: number;
+  /**
+   * Set on a `## Steps` / `## Triggers` / `## Notes` heading under a playbook: it is read as
+   * that playbook's section (a Heading3 token), and this keeps the level it was written at.
+   */
+  writtenLevel?: number;
 }
 
 export interface TextPayload {

@@ -14,6 +14,8 @@ export interface VarRef {
   /** Written as $name. */
   state: boolean;
   offset: number;
+  /** A type written after it (`$age:int`), lower-cased. */
+  type?: string;
 }
 
 export type StepForm =
@@ -29,14 +31,15 @@ export type StepForm =
   | { form: 'break' }
   | { form: 'continue' }
   | { form: 'say'; arg: Part; recipient?: string }
-  | { form: 'ask'; vars: VarRef[] }
+  /** `prompt`: what to ask for, when the step says it in words ("a number between 1 and 10"). */
+  | { form: 'ask'; vars: VarRef[]; prompt?: Part }
   | { form: 'assign'; target: VarRef; value: Part; style: 'eq' | 'set' | 'is' }
   | { form: 'call'; call: Part }
   | { form: 'nl' };
 
 const LEADING_WORDS = new Set([
   'if', 'else', 'elif', 'otherwise', 'while', 'until', 'for', 'return', 'end', 'exit', 'quit',
-  'break', 'continue', 'say', 'ask', 'set', 'call', 'repeat', 'or', 'elseif',
+  'break', 'continue', 'say', 'ask', 'set', 'call', 'repeat', 'or', 'elseif', 'as', 'loop', 'keep', 'do', 'iterate',
 ]);
 
 function part(text: string, whole: string, from: number): Part {
@@ -69,7 +72,15 @@ const RE = {
   assignEq: /^(\$?[A-Za-z_][A-Za-z0-9_]*)(?:[ \t]*:[ \t]*[A-Za-z_][A-Za-z0-9_]*(?:\[[A-Za-z_, \t\[\]]*\])?)?[ \t]*=(?!=)[ \t]*(.+)$/,
   assignIs: /^(\$?[A-Za-z_][A-Za-z0-9_]*)[ \t]+is[ \t]+(.+)$/,
   call: /^(?:call[ \t]+)?([$A-Za-z_][A-Za-z0-9_.]*[ \t]*\(.*\))[ \t]*\.?$/i,
-  askVar: /^(?:(?:a|an|the|their|his|her|your|its)[ \t]+)?(\$[A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z_]+)?/,
+  askVar: /^(?:(?:a|an|the|their|his|her|your|its)[ \t]+)?(\$[A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?/,
+  /** `ask user for a number and store in $x`: the words say what to ask, the end where to keep it. */
+  askStore:
+    /^ask[ \t]+(?:the[ \t]+)?user[ \t]+(?:for|to[ \t]+(?:provide|enter|give))[ \t]+(.+?)[ \t]*,?[ \t]+(?:and[ \t]+)?(?:then[ \t]+)?(?:store|save|put|keep|remember|assign)(?:[ \t]+(?:it|that|this|the[ \t]+(?:answer|result|value|response)))?[ \t]+(?:in|into|to|as)[ \t]+(\$[A-Za-z_][A-Za-z0-9_]*)[ \t]*[.!]?$/i,
+  /** The right side of `$x = Ask user for ...`. */
+  askValue: /^ask[ \t]+(?:the[ \t]+)?user[ \t]+(?:for|to[ \t]+(?:provide|enter|give))[ \t]+(.+?)[ \t]*[.?!]?$/i,
+  /** Loops written in words: "As long as <cond>", "Repeat while <cond>", "Loop until <cond>", ... */
+  loopWords:
+    /^(?:(?:for[ \t]+)?(as[ \t]+long[ \t]+as)|(?:repeat|loop|iterate|keep[ \t]+(?:going|repeating|looping)|do[ \t]+(?:the[ \t]+following|this))(?:[ \t]+(?:the[ \t]+following|this|these[ \t]+steps))?[ \t]*,?[ \t]+(while|until|as[ \t]+long[ \t]+as))\b[ \t]*(.*)$/i,
   askSep: /^[ \t]*(?:,[ \t]*(?:and[ \t]+)?|and[ \t]+)/i,
 };
 
@@ -82,7 +93,7 @@ function askVars(text: string, whole: string, base: number): VarRef[] | undefine
     const m = RE.askVar.exec(rest);
     if (!m) return undefined;
     const at = whole.indexOf(m[1]!, offset);
-    vars.push({ name: m[1]!.slice(1), state: true, offset: at });
+    vars.push({ name: m[1]!.slice(1), state: true, offset: at, ...(m[2] ? { type: m[2].toLowerCase() } : {}) });
     rest = rest.slice(m[0].length);
     offset = at + m[1]!.length;
     if (rest.trim().length === 0) return vars;
@@ -114,7 +125,7 @@ export function recognizeStep(text: string): StepForm {
   // Assignments and calls need '=' or '('; everything else is natural language.
   if (text.indexOf('=') >= 0) {
     const m = RE.assignEq.exec(text);
-    if (m) return { form: 'assign', target: variable(m[1]!, text), value: part(m[2]!, text, m[1]!.length), style: 'eq' };
+    if (m) return askAssign(variable(m[1]!, text), part(m[2]!, text, m[1]!.length)) ?? { form: 'assign', target: variable(m[1]!, text), value: part(m[2]!, text, m[1]!.length), style: 'eq' };
   }
   if (text.indexOf('(') >= 0) {
     const m = RE.call.exec(text);
@@ -159,7 +170,7 @@ function recognizeKeywordForm(text: string, word: string): StepForm | undefined 
         const cond = stripColon(part(m[1]!, text, 5)).part;
         return cond.text ? { form: 'until', cond } : undefined;
       }
-      return undefined;
+      return word === 'repeat' ? loopWords(text) : undefined;
     case 'for':
       if ((m = RE.foreach.exec(text))) {
         const v = variable(m[1]!, text, 3);
@@ -172,7 +183,7 @@ function recognizeKeywordForm(text: string, word: string): StepForm | undefined 
         const v = word === m[1] ? variable(m[1]!, text, 3) : { name: word, state: false, offset: Math.max(0, text.indexOf(m[1]!, 3)) };
         return { form: 'foreach', variable: v, iterable: stripColon({ text, offset: 0 }).part, nlList: true };
       }
-      return undefined;
+      return loopWords(text);
     case 'return':
       if ((m = RE.return.exec(text))) {
         const value = m[1]!.trim().replace(/\.$/, '');
@@ -194,20 +205,50 @@ function recognizeKeywordForm(text: string, word: string): StepForm | undefined 
       if ((m = RE.ask.exec(text))) {
         const base = text.length - m[1]!.length;
         const vars = askVars(m[1]!, text, base);
-        return vars ? { form: 'ask', vars } : undefined;
+        if (vars) return { form: 'ask', vars };
+      }
+      if ((m = RE.askStore.exec(text))) {
+        const prompt = part(m[1]!, text, 4);
+        return { form: 'ask', vars: [variable(m[2]!, text, prompt.offset + prompt.text.length)], prompt };
       }
       return undefined;
     case 'set':
       if ((m = RE.set.exec(text))) {
         const target = variable(m[1]!, text, 3);
-        return { form: 'assign', target, value: part(m[2]!, text, target.offset + m[1]!.length), style: 'set' };
+        const value = part(m[2]!, text, target.offset + m[1]!.length);
+        return askAssign(target, value) ?? { form: 'assign', target, value, style: 'set' };
       }
       return undefined;
+    case 'as':
+    case 'loop':
+    case 'keep':
+    case 'do':
+    case 'iterate':
+      // "Repeat while" / "Repeat until" come here too (see 'repeat' below).
+      return loopWords(text);
     case 'call':
       if ((m = RE.call.exec(text))) return { form: 'call', call: part(m[1]!, text, 4) };
       return undefined;
   }
   return undefined;
+}
+
+/** `$x = Ask user for <what>`: an Ask into $x, the words saying what to ask for. */
+function askAssign(target: VarRef, value: Part): StepForm | undefined {
+  if (!/^ask[ \t]/i.test(value.text)) return undefined;
+  const m = RE.askValue.exec(value.text);
+  if (!m) return undefined;
+  return { form: 'ask', vars: [target], prompt: { text: m[1]!, offset: value.offset + value.text.indexOf(m[1]!) } };
+}
+
+/** "As long as the conversation goes on", "Repeat while ...", "Loop until ...": While/Until loops. */
+function loopWords(text: string): StepForm | undefined {
+  const m = RE.loopWords.exec(text);
+  if (!m) return undefined;
+  const cond = stripColon(part(m[3]!, text, text.length - m[3]!.length)).part;
+  if (!cond.text) return undefined;
+  const until = !m[1] && /^until$/i.test(m[2]!);
+  return until ? { form: 'until', cond } : { form: 'while', cond };
 }
 
 /** Say "text" | Say $x | Say("text") | Say(user, "text"). */

@@ -34,6 +34,11 @@ export interface RunOptions {
   model?: ModelHost;
   /** Arguments of the entry playbook(s), by parameter name. */
   args?: Record<string, Value>;
+  /**
+   * Agent state set in every agent before the program starts, by variable name without `$`
+   * (Playbooks AI's initial_state; `pb run --message` sets `startup_message`).
+   */
+  initialState?: Record<string, Value>;
   /** Overrides console I/O (tests, embedding). */
   io?: RunnerIO;
   /** Custom run store (defaults to a local directory at `state`). */
@@ -109,9 +114,16 @@ function generationReports(warn: ((message: string) => void) | undefined): Runne
   };
 }
 
+/** Initial agent state: the same variables in every agent, before anything runs. */
+function setInitialState(machine: Machine, state: Record<string, Value> | undefined): void {
+  if (!state) return;
+  for (const agent of Object.values(machine.state)) for (const [k, v] of Object.entries(state)) agent[k.replace(/^\$/, '')] = v;
+}
+
 export async function runProgram(program: Program, options: RunOptions = {}): Promise<RunResult> {
   const runId = randomBytes(6).toString('hex');
   const machine = new Machine(program, { maxSteps: options.maxSteps, runId, entryArgs: options.args });
+  setInitialState(machine, options.initialState);
   machine.clock = new Date().toISOString();
   const io = options.io ?? consoleIO(inputReader(options.input, 0));
   const tools = await toolHost(options.tools, program, runId);
@@ -139,6 +151,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
       tools: options.tools ? resolve(options.tools) : null,
       maxSteps: options.maxSteps ?? null,
       args: options.args ?? {},
+      initialState: options.initialState ?? {},
       // A resumed run keeps using the same playbook library.
       library: typeof options.library === 'object' ? null : resolve(options.library ?? DEFAULT_LIBRARY_DIR),
       created: new Date().toISOString(),
@@ -224,6 +237,8 @@ function machineAt(run: LoadedRun, dir: string, maxSteps?: number): Machine {
     const args = run.start.host?.args;
     const entryArgs = args && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, Value>) : {};
     const m = new Machine(run.program, { maxSteps, runId: run.start.runId, entryArgs });
+    const initial = run.start.host?.initialState;
+    setInitialState(m, initial && typeof initial === 'object' && !Array.isArray(initial) ? (initial as Record<string, Value>) : undefined);
     m.clock = run.start.at;
     m.start();
     return m;

@@ -17,6 +17,8 @@ import {
   type RuntimeValue,
 } from '../vm/values.js';
 
+import { parseAnswer } from './answers.js';
+
 type Native = (args: RuntimeValue[]) => RuntimeValue;
 
 const isObject = (v: RuntimeValue): v is { [k: string]: RuntimeValue } =>
@@ -124,6 +126,7 @@ const IMPL: Record<string, Native> = {
   json: ([v]) => JSON.stringify(toPlain(v)),
   format: ([v, spec]) => formatSpec(v!, str(spec!, 'format')),
   repr: ([v]) => repr(v),
+  parse_answer: ([v, fields]) => parseAnswer(str(v!, 'parse_answer'), list(fields!, 'parse_answer').map((f) => str(f, 'parse_answer'))),
   parse_json: ([v]) => {
     try {
       return fromForeign(JSON.parse(str(v!, 'parse_json')));

@@ -113,3 +113,20 @@ export class ToolCallRejected extends Error {
     this.name = 'ToolCallRejected';
   }
 }
+
+/**
+ * The model asked to call something it may not call from a natural-language step: a name that
+ * is no playbook or tool, a playbook of another agent that is not public, or a python playbook
+ * (pbvm does not run python). Nothing ran; the model gets a tool error with the reason and the
+ * names it can call, and its step goes on (as in Playbooks AI).
+ */
+export class PlaybookCallRefused extends Error {
+  constructor(
+    readonly name_: string,
+    readonly reason: string,
+    readonly callable: string[],
+  ) {
+    super(`call to '${name_}' refused: ${reason}`);
+    this.name = 'PlaybookCallRefused';
+  }
+}

@@ -627,16 +627,8 @@ export class Machine {
               throw this.error('generated-step-budget', `generated playbook '${f.code.name}' exceeded the step budget for generated code (${this.generatedStepBudget} steps)`);
             }
             pc += 2;
-            if (this.nlEvent && this.nlTriggers.length > 0) {
-              this.nlEvent = false;
-              const candidates = this.nlTriggerCandidates(f);
-              if (candidates.length > 0) {
-                f.pc = pc;
-                this.sp = sp;
-                this.effectPc = ip;
-                return this.effect({ kind: 'triggers', seq: 0, candidates, at: this.context({ ...f, pc: pc - 2 }) }, 'triggers');
-              }
-            }
+            // State triggers first: they are deterministic, and the NL trigger check below
+            // returns an effect, which would otherwise push them past this step.
             if (this.stateDirty && this.triggers.length > 0) {
               f.pc = pc;
               this.sp = sp;
@@ -647,6 +639,18 @@ export class Machine {
                 locals = f.locals;
                 pc = f.pc;
                 sp = this.sp;
+                // The triggered playbook's first step judges the NL triggers still owed.
+                break;
+              }
+            }
+            if (this.nlEvent && this.nlTriggers.length > 0) {
+              this.nlEvent = false;
+              const candidates = this.nlTriggerCandidates(f);
+              if (candidates.length > 0) {
+                f.pc = pc;
+                this.sp = sp;
+                this.effectPc = ip;
+                return this.effect({ kind: 'triggers', seq: 0, candidates, at: this.context({ ...f, pc: pc - 2 }) }, 'triggers');
               }
             }
             break;

@@ -15,6 +15,7 @@ import type { Value } from './pbasm/program.js';
 import type { JournalRecord } from './durable/journal.js';
 import { addRetry, attemptsAt, retryRecord, seqSkips, type Retry } from './durable/retry.js';
 import { fromForeign } from './values.js';
+import { callableNames, refusal } from './model/refusal.js';
 
 export type ToolEffect = Extract<Effect, { kind: 'tool' }>;
 export type NLEffect = Extract<Effect, { kind: 'nl' }>;
@@ -293,12 +294,21 @@ export class Runner {
   /** A playbook (or host tool) the model called from a natural-language step. */
   private async callFromModel(frame: Frame, name: string, args: Record<string, Value>): Promise<Value> {
     const m = this.machine;
+    // What the model may not call is refused with a tool error (it goes on with its step);
+    // a replayed tool result means the call was made, so it is not judged again.
+    const tools = this.options.tools;
+    const dot = name.indexOf('.');
+    const agent = dot > 0 ? name.slice(0, dot) : frame.code.agent;
+    const at = { target: m.lookup(agent, dot > 0 ? name.slice(dot + 1) : name), agent, agentExists: m.program.agents.some((a) => a.name === agent) };
+    const toolNames = tools ? tools.names?.() : [];
+    const replayed = this.options.replayOnly || this.replay.toolsDone.has(m.seq + 1);
+    const refused = replayed && !at.target ? undefined : refusal(name, frame.code.agent, at, toolNames, () => callableNames(m.program, m.linked, frame.code.agent, toolNames ?? []));
+    if (refused) throw refused;
     if (m.callFromHost(frame, name, args)) {
       const r = await this.loop(true);
       if (r.kind === 'end') throw new Halted(r);
       return r.value;
     }
-    const tools = this.options.tools;
     const seq = m.nextSeq();
     // A ```ts/```js code playbook of the program runs like a host tool, from its block.
     const code = m.lookup(frame.code.agent, name);
@@ -313,10 +323,6 @@ export class Runner {
       ...(block ? { block } : {}),
       at: { agent: frame.code.agent, playbook: frame.code.name, step: '--', line: frame.code.line, file: '' },
     };
-    // (A replay needs no tools: the journal has the results.)
-    if (!tools && !this.options.replayOnly && !this.replay.toolsDone.has(seq)) {
-      throw new PbRuntimeError('undefined-playbook', `the model called '${name}', which is not a playbook of this program, and no host tools are loaded`, m.callStack());
-    }
     // An enforced procedure judges the call first; a rejected call never runs, and the model is told why.
     const verdict = m.judgeTool(name, args, seq, 'model');
     if (verdict && !verdict.ok) throw new ToolCallRejected(name, verdict.violation.message, verdict.expected, verdict.hints);

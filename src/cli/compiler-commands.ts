@@ -13,6 +13,12 @@ function summary(ds: Diagnostic[]): string {
   return `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
 }
 
+/**
+ * Warnings `pb check --strict` fails on: code that was read as natural language because it
+ * does not parse or names an unknown variable (a typo would otherwise become a model call).
+ */
+export const STRICT_CODES: ReadonlySet<string> = new Set(['malformed-code', 'nl-fallback', 'unknown-interpolation']);
+
 function fail(err: unknown): void {
   if (err instanceof LoadError) {
     process.stderr.write(`${err.rendered}\n`);
@@ -29,13 +35,14 @@ export function registerCompilerCommands(program: Command): void {
     .argument('<files...>', '.pb files to check')
     .option('--json', 'print diagnostics as JSON on stdout')
     .option('-q, --quiet', 'print errors only, no warnings')
-    .action((files: string[], opts: { json?: boolean; quiet?: boolean }) => {
+    .option('--strict', 'also fail (exit 1) on code-looking steps read as natural language (malformed-code, nl-fallback, unknown-interpolation)')
+    .action((files: string[], opts: { json?: boolean; quiet?: boolean; strict?: boolean }) => {
       const all: Diagnostic[] = [];
       let failed = false;
       for (const file of files) {
         try {
           const r = compileFile(file);
-          const shown = opts.quiet ? r.diagnostics.filter((d) => d.severity === 'error') : r.diagnostics;
+          const shown = opts.quiet ? r.diagnostics.filter((d) => d.severity === 'error' || (opts.strict && STRICT_CODES.has(d.code))) : r.diagnostics;
           all.push(...r.diagnostics);
           if (!opts.json && shown.length) process.stderr.write(`${formatDiagnostics(shown, r.sources)}\n`);
           if (r.errorCount > 0) failed = true;
@@ -46,9 +53,13 @@ export function registerCompilerCommands(program: Command): void {
           return;
         }
       }
+      const strictFailures = opts.strict ? all.filter((d) => d.severity === 'warning' && STRICT_CODES.has(d.code)).length : 0;
       if (opts.json) process.stdout.write(`${JSON.stringify({ diagnostics: all }, null, 2)}\n`);
-      else process.stderr.write(`${files.length} file${files.length === 1 ? '' : 's'} checked: ${summary(all)}\n`);
-      process.exitCode = failed ? EXIT.compile : EXIT.ok;
+      else {
+        const strict = strictFailures ? ` (--strict: ${strictFailures} warning${strictFailures === 1 ? '' : 's'} fail the check)` : '';
+        process.stderr.write(`${files.length} file${files.length === 1 ? '' : 's'} checked: ${summary(all)}${strict}\n`);
+      }
+      process.exitCode = failed || strictFailures > 0 ? EXIT.compile : EXIT.ok;
     });
 
   program

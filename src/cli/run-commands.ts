@@ -9,6 +9,7 @@ import { ToolLoadError } from '../tools.js';
 import { SettingError } from '../snapshot-policy.js';
 import { writeStderr } from '../console-io.js';
 import { EXIT } from './exit-codes.js';
+import { startupState } from '../startup-message.js';
 import type { Value } from '../../vm/pbasm/program.js';
 
 /** --arg name=value (repeatable); the value is JSON when it parses as JSON, else text. */
@@ -74,6 +75,7 @@ interface RunFlags {
   contextBudget?: number;
   library?: string;
   arg?: Record<string, unknown>;
+  message?: string;
 }
 
 /** The model for this run, if any; prints where replies come from. */
@@ -117,6 +119,7 @@ export function registerRunCommands(program: Command): void {
     .option('--max-steps <n>', 'stop with an error after this many steps', positiveInt)
     .option('--arg <name=value>', 'argument of the entry playbook (repeatable; JSON or text)', collectArg)
     .option('--stats', 'print run statistics to stderr at the end')
+    .option('--message <text>', 'the startup message: $startup_message for a program that reads it (default: piped stdin)')
     .action(async (file: string, opts: RunFlags) => {
       const started = performance.now();
       try {
@@ -124,7 +127,8 @@ export function registerRunCommands(program: Command): void {
         if (loaded.rendered) writeStderr(loaded.rendered);
         const configured = model(opts);
         if (configured === null) return;
-        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host, args: opts.arg as Record<string, Value> | undefined, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`) });
+        const initialState = await startupState(loaded.program, opts.message);
+        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host, args: opts.arg as Record<string, Value> | undefined, initialState, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`) });
         finish(result, !!opts.stats, started, configured);
       } catch (err) {
         handle(err);

@@ -5,7 +5,7 @@
 import type { NLEffect } from '../runner.js';
 import type { Frame, Machine } from '../machine.js';
 import type { AgentInfo, CodeObject, NLInfo, Value } from '../pbasm/program.js';
-import { PlaybookCallFailed, ToolCallRejected } from '../errors.js';
+import { PlaybookCallFailed, PlaybookCallRefused, ToolCallRejected } from '../errors.js';
 import { describeContract } from '../plan.js';
 import { toPlain } from '../values.js';
 import { appendLog, clipText, DEFAULT_CONTEXT, describeValue, renderContext, type ContextOptions } from './context.js';
@@ -300,6 +300,11 @@ export class NLDriver {
             // Structured, so the model can recover: why, and what this step expects.
             actions.push(`call to ${name} rejected`);
             return { content: JSON.stringify({ rejected: err.tool, reason: err.reason, expected_tools: err.expectedTools, hints: err.hints }), error: true };
+          }
+          if (err instanceof PlaybookCallRefused) {
+            // Nothing ran: the model learns why and what it can call, and carries on.
+            actions.push(`call to ${name} refused`);
+            return { content: JSON.stringify({ error: err.reason, callable: err.callable }), error: true };
           }
           if (!(err instanceof PlaybookCallFailed)) throw err;
           actions.push(`called ${name} -> failed`);

@@ -42,6 +42,7 @@ export const NATIVES: readonly NativeSpec[] = Object.freeze([
   n('parse_json', 1, 1, 'value from JSON text'),
   n('format', 2, 2, 'format(value, spec): Python format-spec mini-language, as in f"{x:.2f}"'),
   n('repr', 1, 1, 'quoted text form of a value'),
+  n('parse_answer', 2, 2, 'parse_answer(text, fields): the values an answer gives for the fields ("name", "name:number", "name:int"), as an object'),
 ]);
 
 export const NATIVE_COUNT = NATIVES.length;

@@ -3,6 +3,23 @@
 // stdin or an --input file, one line per Ask.
 import { readFileSync, writeSync } from 'node:fs';
 import type { RunnerIO } from '../vm/runner.js';
+import { isSystemError, systemErrorText } from './io-errors.js';
+
+/** stdout's reader went away (`pb run ... | head`): the run stops quietly and stays resumable. */
+export class OutputClosed extends Error {}
+
+/** The --input file cannot be read (missing, a directory, no permission). */
+export class InputFileError extends Error {}
+
+/**
+ * A write that failed because the reader is gone (EPIPE): on stdout that ends the work with
+ * OutputClosed; on stderr there is no one to tell, so the text is dropped (returns true).
+ */
+function closedPipe(fd: number, err: unknown): boolean {
+  if ((err as NodeJS.ErrnoException)?.code !== 'EPIPE') return false;
+  if (fd === 1) throw new OutputClosed('stdout was closed');
+  return true;
+}
 
 function writeAll(fd: number, text: string): void {
   const buf = Buffer.from(text);
@@ -11,6 +28,7 @@ function writeAll(fd: number, text: string): void {
     try {
       off += writeSync(fd, buf, off, buf.length - off);
     } catch (err) {
+      if (closedPipe(fd, err)) return;
       // A non-blocking pipe that is full: wait a moment and try again.
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
@@ -20,6 +38,11 @@ function writeAll(fd: number, text: string): void {
 
 export function writeStdout(lines: string[]): void {
   if (lines.length) writeAll(1, `${lines.join('\n')}\n`);
+}
+
+/** Text for stdout outside a run (reports); throws OutputClosed when stdout's reader is gone. */
+export function writeOut(text: string): void {
+  writeAll(1, text.endsWith('\n') ? text : `${text}\n`);
 }
 
 export function writeStderr(text: string): void {
@@ -83,7 +106,13 @@ export class FileLineReader {
   private next: number;
 
   constructor(path: string, skip = 0) {
-    const text = readFileSync(path, 'utf8');
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      if (!isSystemError(err)) throw err;
+      throw new InputFileError(`${path}: error: cannot read the input file: ${systemErrorText(err)}`);
+    }
     this.lines = text.split(/\r?\n/);
     if (this.lines.length > 0 && this.lines[this.lines.length - 1] === '') this.lines.pop();
     this.next = skip;

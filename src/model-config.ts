@@ -7,6 +7,7 @@ import { AnthropicModel, DEFAULT_MODEL } from './providers/anthropic.js';
 import { RecordingModel, ReplayModel } from './replay-file.js';
 import { RunStats } from './stats.js';
 import { DEFAULT_CONTEXT } from '../vm/model/context.js';
+import { readEnv } from './env-settings.js';
 
 export interface ModelFlags {
   model?: string;
@@ -26,19 +27,20 @@ export interface ConfiguredModel {
   banner: string;
 }
 
+/** Throws SettingError (from env-settings.ts) when a PB_* variable holds a bad value. */
 export function configureModel(flags: ModelFlags, env: NodeJS.ProcessEnv, progress: (line: string, live: boolean) => void, tty: boolean): ConfiguredModel | undefined {
+  // Checked whether or not a model gets configured: a bad value is reported, never ignored.
+  const settings = readEnv(env);
   let model: Model;
   let banner: string;
   if (flags.replay) {
     model = new ReplayModel(flags.replay);
     banner = `pb: replaying recorded model replies from ${flags.replay} (no model calls)`;
   } else if (env.ANTHROPIC_API_KEY || env.ANTHROPIC_BASE_URL) {
-    const timeoutMs = env.PB_MODEL_TIMEOUT_MS ? Number(env.PB_MODEL_TIMEOUT_MS) : undefined;
-    const maxRetries = env.PB_MODEL_RETRIES ? Number(env.PB_MODEL_RETRIES) : undefined;
     model = new AnthropicModel({
-      model: flags.model ?? env.PB_MODEL ?? DEFAULT_MODEL,
-      ...(timeoutMs !== undefined && Number.isFinite(timeoutMs) ? { timeoutMs } : {}),
-      ...(maxRetries !== undefined && Number.isFinite(maxRetries) ? { maxRetries } : {}),
+      model: flags.model ?? settings.model ?? DEFAULT_MODEL,
+      ...(settings.modelTimeoutMs !== undefined ? { timeoutMs: settings.modelTimeoutMs } : {}),
+      ...(settings.modelRetries !== undefined ? { maxRetries: settings.modelRetries } : {}),
     });
     banner = `pb: model ${model.id} via the Anthropic API`;
   } else {

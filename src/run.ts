@@ -2,16 +2,18 @@
 // durable run, and reading where a run stands. This is the host side of the VM: it wires
 // console I/O, host tools, the model and the run store into a Runner.
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { encodeProgram, decodeProgram } from '../vm/pbasm/container.js';
 import { FormatError, sha256 } from '../vm/pbasm/envelope.js';
 import type { Program, Value } from '../vm/pbasm/program.js';
+import type { Effect } from '../vm/effects.js';
 import { Machine } from '../vm/machine.js';
 import { toPlain } from '../vm/values.js';
 import { PbRuntimeError } from '../vm/errors.js';
 import { decodeJournal, encodeRecord, type JournalRecord } from '../vm/durable/journal.js';
 import { captureMachine, decodeSnapshot, encodeSnapshot, restoreMachine, type SnapshotFile } from '../vm/durable/snapshot.js';
-import { ReplayEnd, replayFromJournal, Runner, type DurableSink, type ModelHost, type RunOutcome, type RunnerIO, type RunnerOptions, type ToolHost } from '../vm/runner.js';
+import { ReplayCaughtUp, ReplayEnd, replayFromJournal, Runner, type DurableSink, type ModelHost, type RunOutcome, type RunnerIO, type RunnerOptions, type ToolHost } from '../vm/runner.js';
 import type { DeviationReport, GeneratedReport } from '../vm/linker.js';
 import type { PlanExecution } from '../vm/plan.js';
 import { clipText as clip } from '../vm/model/context.js';
@@ -22,6 +24,7 @@ import { DEFAULT_GENERATOR, ModelPlaybookGenerator } from './generate.js';
 import { DEFAULT_LIBRARY_DIR, LocalDirLibrary, type PlaybookLibrary } from './library.js';
 import { snapshotPolicy } from './snapshot-policy.js';
 import { ConversationFailed } from '../vm/durable/retry.js';
+import { isSystemError, systemErrorText } from './io-errors.js';
 
 export interface RunOptions {
   /** State directory: makes the run durable and resumable. */
@@ -48,6 +51,10 @@ export interface RunOptions {
   library?: PlaybookLibrary | string;
   /** Told about notable events on the way: a generated playbook regenerated after failing. */
   warn?: (message: string) => void;
+  /** Limit of a host tool call that sets none of its own (ms; 0: none; default 120 s). Kept for `pb resume`. */
+  toolTimeoutMs?: number;
+  /** Raised to stop the run at once (SIGINT): runProgram rejects with Interrupted, the state stays resumable. */
+  interrupt?: AbortSignal;
 }
 
 export interface RunResult {
@@ -57,8 +64,45 @@ export interface RunResult {
   state?: string;
 }
 
-/** A state directory that cannot be used: corrupt, truncated, finished, locked. */
+/** A state directory that cannot be used: corrupt, truncated, finished, locked, unwritable. */
 export class StateError extends Error {}
+
+/** A run store's failure, or a system error (permission, full disk) on the way, as one line. */
+function stateError(where: string, err: unknown, doing: string): unknown {
+  if (err instanceof RunStoreError) return new StateError(`${where}: error: ${err.message}`);
+  if (isSystemError(err)) return new StateError(`${where}: error: cannot ${doing}: ${systemErrorText(err)}`);
+  return err;
+}
+
+/**
+ * Makes the --state directory (and its parents) one level at a time: `mkdirSync(recursive)`
+ * spins forever where mkdir keeps failing with ENOENT (under /proc). Something there that is
+ * no directory is reported as such.
+ */
+function makeStateDir(dir: string): void {
+  const missing: string[] = [];
+  for (let p = resolve(dir); ; p = dirname(p)) {
+    let st;
+    try {
+      st = statSync(p, { throwIfNoEntry: false });
+    } catch (err) {
+      throw stateError(dir, err, 'create the state directory');
+    }
+    if (st) {
+      if (!st.isDirectory()) throw new StateError(`${dir}: error: ${p === resolve(dir) ? 'not a directory (--state names the directory that holds a run)' : `${p} is not a directory`}`);
+      break;
+    }
+    missing.unshift(p);
+    if (dirname(p) === p) break;
+  }
+  for (const p of missing) {
+    try {
+      mkdirSync(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw stateError(dir, err, 'create the state directory');
+    }
+  }
+}
 
 /**
  * How hard journal writes push to disk. 'snapshot' (default, like SQLite's WAL with
@@ -79,19 +123,34 @@ class StoreSink implements DurableSink {
 
   append(records: JournalRecord[]): void {
     const parts = records.map(encodeRecord);
-    this.store.appendJournal(parts.length === 1 ? parts[0]! : Buffer.concat(parts), this.sync === 'always');
+    try {
+      this.store.appendJournal(parts.length === 1 ? parts[0]! : Buffer.concat(parts), this.sync === 'always');
+    } catch (err) {
+      throw this.stopped(err, 'write the journal');
+    }
   }
 
   snapshot(machine: Machine, journalRecords: number): void {
-    this.store.syncJournal();
     const file: SnapshotFile = { runId: this.runId, programSha: this.programSha, machine: captureMachine(machine), journalRecords, takenAt: new Date().toISOString(), host: this.host };
-    this.store.writeSnapshot(encodeSnapshot(file));
+    try {
+      this.store.syncJournal();
+      this.store.writeSnapshot(encodeSnapshot(file));
+    } catch (err) {
+      throw this.stopped(err, 'write a snapshot');
+    }
+  }
+
+  /** A failed write (full disk, I/O error) stops the run; what is journaled stands, so it resumes from there. */
+  private stopped(err: unknown, doing: string): unknown {
+    const e = stateError(this.store.location, err, doing);
+    if (!(e instanceof StateError)) return e;
+    return new StateError(`${e.message}; the run stopped; once that is fixed, continue with: pb resume ${this.store.location}`);
   }
 }
 
-async function toolHost(path: string | undefined, program: Program, runId: string): Promise<ToolHost> {
+async function toolHost(path: string | undefined, program: Program, runId: string, timeoutMs: number | undefined): Promise<ToolHost> {
   const tools = path ? await loadToolModule(path) : new Map();
-  return new ModuleToolHost(tools, program, runId);
+  return new ModuleToolHost(tools, program, runId, { ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
 }
 
 function inputReader(path: string | undefined, skip: number) {
@@ -126,22 +185,22 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
   setInitialState(machine, options.initialState);
   machine.clock = new Date().toISOString();
   const io = options.io ?? consoleIO(inputReader(options.input, 0));
-  const tools = await toolHost(options.tools, program, runId);
+  const tools = await toolHost(options.tools, program, runId, options.toolTimeoutMs);
   const generator = makeGenerator(options.library, runId);
   if (!options.state && !options.store) {
-    const outcome = await new Runner(machine, { io, tools, model: options.model, generator, generation: generationReports(options.warn) }).run();
+    const outcome = await new Runner(machine, { io, tools, model: options.model, generator, generation: generationReports(options.warn), interrupt: options.interrupt }).run();
     for (const w of generator.finish(outcome.status !== 'failed', machine.linked)) options.warn?.(`warning: ${w}`);
     return { outcome, machine };
   }
   // Read (and checked) before the state directory is made.
   const snapshots = snapshotPolicy();
+  if (!options.store) makeStateDir(options.state!);
   const store = options.store ?? new LocalDirRunStore(options.state!);
   let release: () => void;
   try {
     release = store.lock();
   } catch (err) {
-    if (err instanceof RunStoreError) throw new StateError(`${store.location}: error: ${err.message}`);
-    throw err;
+    throw stateError(store.location, err, 'use the state directory');
   }
   try {
     const bytes = encodeProgram(program);
@@ -150,6 +209,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
       inputFile: options.input ? resolve(options.input) : null,
       tools: options.tools ? resolve(options.tools) : null,
       maxSteps: options.maxSteps ?? null,
+      toolTimeoutMs: options.toolTimeoutMs ?? null,
       args: options.args ?? {},
       initialState: options.initialState ?? {},
       // A resumed run keeps using the same playbook library.
@@ -162,12 +222,11 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
       // No initial snapshot: a run without one resumes from a fresh machine and replays the journal.
       store.create(bytes, encodeRecord({ t: 'start', runId, programSha, at: machine.clock, host }));
     } catch (err) {
-      if (err instanceof RunStoreError) throw new StateError(`${store.location}: error: ${err.message}`);
-      throw err;
+      throw stateError(store.location, err, 'create the run');
     }
     const sink = new StoreSink(store, runId, programSha, host, sync);
     machine.start();
-    const runner = new Runner(machine, { io, tools, model: options.model, generator, durable: sink, journalRecords: 1, generation: generationReports(options.warn), ...snapshots });
+    const runner = new Runner(machine, { io, tools, model: options.model, generator, durable: sink, journalRecords: 1, generation: generationReports(options.warn), interrupt: options.interrupt, ...snapshots });
     const outcome = await runner.run();
     if (outcome.status !== 'failed' || !outcome.resumable) for (const w of generator.finish(outcome.status !== 'failed', machine.linked)) options.warn?.(`warning: ${w}`);
     return { outcome, machine, state: store.location };
@@ -261,6 +320,9 @@ export interface ResumeOptions {
   store?: RunStore;
   /** Told about recoverable oddities, e.g. a torn journal tail being dropped. */
   warn?: (message: string) => void;
+  /** Overrides the tool call limit the run started with (ms; 0: none). */
+  toolTimeoutMs?: number;
+  interrupt?: AbortSignal;
 }
 
 export async function resumeRun(dir: string, options: ResumeOptions = {}): Promise<RunResult> {
@@ -271,8 +333,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   try {
     release = store.lock();
   } catch (err) {
-    if (err instanceof RunStoreError) throw new StateError(`${dir}: error: ${err.message}`);
-    throw err;
+    throw stateError(dir, err, 'use the state directory');
   }
   if (!store.exists()) {
     release();
@@ -301,7 +362,8 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
     const inputFile = options.input ?? (typeof host.inputFile === 'string' ? host.inputFile : undefined);
     const io = options.io ?? consoleIO(inputReader(inputFile, options.input ? 0 : inputsSeen));
     const toolsPath = options.tools ?? (typeof host.tools === 'string' ? host.tools : undefined);
-    const tools = await toolHost(toolsPath, run.program, machine.runId);
+    const toolTimeoutMs = options.toolTimeoutMs ?? (typeof host.toolTimeoutMs === 'number' ? host.toolTimeoutMs : undefined);
+    const tools = await toolHost(toolsPath, run.program, machine.runId, toolTimeoutMs);
     const sync: SyncPolicy = host.sync === 'always' ? 'always' : 'snapshot';
     const sink = new StoreSink(store, run.start.runId, run.programSha, { ...host, ...(options.input ? { inputFile: resolve(options.input) } : {}) }, sync);
     sink.append([{ t: 'resume', at: new Date().toISOString(), fromSeq: machine.seq }]);
@@ -316,6 +378,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
       replay: replayFromJournal(run.records),
       journalRecords: run.records.length + 1,
       ...snapshots,
+      interrupt: options.interrupt,
     });
     const outcome = await runner.run();
     if (outcome.status !== 'failed' || !outcome.resumable) for (const w of generator.finish(outcome.status !== 'failed', machine.linked)) options.warn?.(`warning: ${w}`);
@@ -375,31 +438,51 @@ function generatedInfo(records: JournalRecord[]): GeneratedInfo[] {
 }
 
 /**
- * Reads where a run stands, without taking its lock or changing anything: the last
- * snapshot is re-executed against the journal (performing nothing) up to the first
- * effect the journal has no record of.
+ * Reads where a run stands, without taking its lock or changing anything: the last snapshot
+ * is re-executed against the journal (performing nothing, calling no model). It stops at the
+ * first effect the journal has no result for, or as soon as the last journaled effect has
+ * been replayed: past that, only a live process (or `pb resume`) knows where the run is, and
+ * re-executing further could take as long as the run itself, or forever (`While True`).
+ * A run whose journal ends with its final 'end' record is replayed to that end.
  */
-/** Re-executes a run's journal (performing nothing, calling no model) to where it stands. */
-async function replayRun(dir: string): Promise<{ run: LoadedRun; machine: Machine; waitingOn?: string }> {
+async function replayRun(dir: string): Promise<{ run: LoadedRun; machine: Machine; status: string }> {
   const store = new LocalDirRunStore(dir);
   if (!store.exists()) throw new StateError(`${dir}: error: not a pbvm state directory (no journal.pbj)`);
   const run = loadRun(store);
   const machine = machineAt(run, dir);
   const io: RunnerIO = { writeLines: () => {}, readLine: async () => null };
-  let waitingOn: string | undefined;
+  // A run that used the model replays its journaled replies through a driver (natural-language
+  // steps included); the model itself is never called: the first unrecorded call ends the replay.
+  const usedModel = run.records.some((r) => r.t === 'model');
+  const model: ModelHost | undefined = usedModel ? { model: { id: 'journal', complete: async () => Promise.reject(new Error('inspect calls no model')) } } : undefined;
+  const runner = new Runner(machine, { io, model, replay: replayFromJournal(run.records), replayOnly: true, generator: new ModelPlaybookGenerator() });
+  let stands: string;
   try {
-    // A run that used the model replays its journaled replies through a driver (natural-language
-    // steps included); the model itself is never called: the first unrecorded call ends the replay.
-    const usedModel = run.records.some((r) => r.t === 'model');
-    const model: ModelHost | undefined = usedModel ? { model: { id: 'journal', complete: async () => Promise.reject(new Error('inspect calls no model')) } } : undefined;
-    const outcome = await new Runner(machine, { io, model, replay: replayFromJournal(run.records), replayOnly: true, generator: new ModelPlaybookGenerator() }).run();
-    if (outcome.status === 'failed') waitingOn = `failed: ${outcome.error.message}`;
+    const outcome = await runner.run();
+    stands = outcome.status === 'failed' ? `failed on replay: ${outcome.error.message}` : `running (${lastEffectText(runner.lastEffect, run, machine)})`;
   } catch (err) {
-    if (!(err instanceof ReplayEnd)) throw err;
-    const e = err.effect;
-    waitingOn = e.kind === 'end' || e.kind === 'host-return' ? undefined : `${e.kind}${e.kind === 'tool' ? ` ${e.name} (call ${e.callId})` : ''} at step ${e.at.step}`;
+    if (err instanceof ReplayCaughtUp) stands = `running (${lastEffectText(err.last, run, machine)})`;
+    else if (err instanceof ReplayEnd) {
+      // An effect the run had begun: a tool call in flight, a question not yet answered, a model call (kind 'end').
+      const e = err.effect.kind === 'end' ? runner.lastEffect : err.effect;
+      stands = e ? `waiting on ${effectText(e)}` : 'running (no effect journaled yet)';
+    } else throw err;
   }
-  return { run, machine, ...(waitingOn ? { waitingOn } : {}) };
+  // Never 'finished' (or any ending) unless the journal ends with the record of it.
+  const last = run.records[run.records.length - 1];
+  return { run, machine, status: last?.t === 'end' ? last.status : stands };
+}
+
+function effectText(e: Effect): string {
+  if (!('at' in e)) return e.kind;
+  return `${e.kind}${e.kind === 'tool' ? ` ${e.name} (call ${e.callId})` : ''} at step ${e.at.step}`;
+}
+
+function lastEffectText(e: Effect | undefined, run: LoadedRun, machine: Machine): string {
+  if (e) return `last effect: ${effectText(e)}`;
+  if (!run.snapshot) return 'no effect journaled yet';
+  const top = machine.callStack().pop();
+  return `no effect since the last snapshot${top ? `, taken at step ${top.step}` : ''}`;
 }
 
 /** Where a run's enforced procedures stand: every plan, step by step (`pb audit`). */
@@ -411,14 +494,12 @@ export interface AuditReport {
 }
 
 export async function auditRun(dir: string): Promise<AuditReport> {
-  const { run, machine, waitingOn } = await replayRun(dir);
-  const end = [...run.records].reverse().find((r) => r.t === 'end') as Extract<JournalRecord, { t: 'end' }> | undefined;
-  const ended = end && run.records[run.records.length - 1]?.t === 'end';
-  return { dir, runId: run.start.runId, status: ended ? end!.status : waitingOn ? `waiting on ${waitingOn}` : machine.status, plans: machine.plans };
+  const { run, machine, status } = await replayRun(dir);
+  return { dir, runId: run.start.runId, status, plans: machine.plans };
 }
 
 export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
-  const { run, machine, waitingOn } = await replayRun(dir);
+  const { run, machine, status } = await replayRun(dir);
   const top = machine.frames[machine.frames.length - 1];
   const locals: Record<string, Value> = {};
   if (top) {
@@ -433,12 +514,11 @@ export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
     for (const [k, v] of Object.entries(vars)) state[agent]![`$${k}`] = toPlain(v);
   }
   const end = [...run.records].reverse().find((r) => r.t === 'end') as Extract<JournalRecord, { t: 'end' }> | undefined;
-  const ended = end && run.records[run.records.length - 1]?.t === 'end';
   const effects = run.records.filter((r) => r.t !== 'start' && r.t !== 'resume');
   return {
     dir,
     runId: run.start.runId,
-    status: ended ? end!.status : waitingOn ? `waiting on ${waitingOn}` : machine.status,
+    status,
     steps: machine.steps,
     effects: machine.seq,
     snapshotAt: run.snapshot?.takenAt ?? 'none (replayed from the start)',

@@ -5,7 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO, runCli, tempRoot } from './support/cli.js';
-import { SettingError, snapshotPolicy } from '../src/snapshot-policy.js';
+import { snapshotPolicy } from '../src/snapshot-policy.js';
+import { SettingError } from '../src/env-settings.js';
 import { decodeJournal } from '../vm/durable/journal.js';
 import { decodeSnapshot } from '../vm/durable/snapshot.js';
 

@@ -29,6 +29,8 @@ export type Effect =
   | { kind: 'nl'; seq: number; mode: 'step' | 'value' | 'cond'; info: NLInfo; fused: NLInfo[]; vars: Record<string, Value>; at: EffectContext }
   /** Natural-language triggers to judge at an event point (after input or a state change). */
   | { kind: 'triggers'; seq: number; candidates: Array<{ key: string; text: string; playbook: string }>; at: EffectContext }
+  /** The machine stopped at a step boundary because the host asked (pauseAtStep); run() goes on from there. */
+  | { kind: 'pause' }
   /** A playbook the host started (callFromHost) has returned. */
   | { kind: 'host-return'; value: Value }
   | { kind: 'generate'; seq: number; goal: string; name: string | null; at: EffectContext }

@@ -113,6 +113,8 @@ export class Machine {
   seqSkips: ReadonlyMap<number, number> = new Map();
   /** Steps executed (for --max-steps). */
   steps = 0;
+  /** run() returns a 'pause' effect at the first step boundary once `steps` reaches this (the host's chance to stop). */
+  pauseAtStep = Number.POSITIVE_INFINITY;
   status: MachineStatus = 'ready';
   maxSteps: number;
   maxDepth: number;
@@ -620,6 +622,12 @@ export class Machine {
               pc += 2;
               break;
             }
+            if (this.steps >= this.pauseAtStep) {
+              this.pauseAtStep = Number.POSITIVE_INFINITY;
+              f.pc = ip;
+              this.sp = sp;
+              return { kind: 'pause' };
+            }
             if (++this.steps > this.maxSteps) {
               throw this.error('step-budget', `step budget exceeded: more than ${this.maxSteps} steps (raise --max-steps if this is expected)`);
             }
@@ -831,7 +839,7 @@ export class Machine {
     return '?';
   }
 
-  private effect(e: Exclude<Effect, { kind: 'end' | 'host-return' }>, pending: Pending): Effect {
+  private effect(e: Exclude<Effect, { kind: 'end' | 'host-return' | 'pause' }>, pending: Pending): Effect {
     // effectPc was set by the dispatch loop to the instruction that asked for this effect.
     e.seq = this.nextSeq();
     if (e.kind === 'tool') e.callId = `${this.runId}:${e.seq}`;

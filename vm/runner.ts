@@ -16,6 +16,11 @@ import type { JournalRecord } from './durable/journal.js';
 import { addRetry, attemptsAt, retryRecord, seqSkips, type Retry } from './durable/retry.js';
 import { fromForeign } from './values.js';
 import { callableNames, refusal } from './model/refusal.js';
+import { callWithin, ToolTimeout } from './tool-timeout.js';
+import { Interrupted, InterruptPoint, PAUSE_STEPS } from './interrupt.js';
+import { journaledSeq, ReplayCaughtUp, ReplayEnd } from './replay-end.js';
+
+export { ReplayCaughtUp, ReplayEnd };
 
 export type ToolEffect = Extract<Effect, { kind: 'tool' }>;
 export type NLEffect = Extract<Effect, { kind: 'nl' }>;
@@ -28,7 +33,7 @@ export interface RunnerIO {
   readLine(): Promise<string | null>;
 }
 
-/** Thrown by a ToolHost when no tool of that name exists. */
+/** Thrown by a ToolHost when no tool of that name exists (a call that takes too long: ToolTimeout). */
 export class ToolNotFound extends Error {}
 
 export interface ToolHost {
@@ -71,15 +76,20 @@ export interface ReplayLog {
   times: Map<string, string>;
   /** Failed conversations a resume starts afresh, by their first effect number (vm/durable/retry.ts). */
   retries: Map<number, Retry>;
+  /** The highest effect number the journal has a record of. */
+  lastSeq: number;
+  /** The journal ends with the run's final 'end' record. */
+  final: boolean;
 }
 
 export function emptyReplay(): ReplayLog {
-  return { outputDoneUpto: 0, inputs: new Map(), toolsStarted: new Set(), toolsDone: new Map(), toolsFailed: new Map(), models: new Map(), generates: new Map(), times: new Map(), retries: new Map() };
+  return { outputDoneUpto: 0, inputs: new Map(), toolsStarted: new Set(), toolsDone: new Map(), toolsFailed: new Map(), models: new Map(), generates: new Map(), times: new Map(), retries: new Map(), lastSeq: 0, final: false };
 }
 
 export function replayFromJournal(records: JournalRecord[]): ReplayLog {
   const r = emptyReplay();
   for (const rec of records) {
+    r.lastSeq = Math.max(r.lastSeq, journaledSeq(rec));
     if ((rec.t === 'input' || rec.t === 'tool-start' || rec.t === 'tool-done' || rec.t === 'model') && typeof rec.at === 'string') r.times.set(`${rec.t}:${rec.seq}`, rec.at);
     switch (rec.t) {
       case 'out':
@@ -110,6 +120,8 @@ export function replayFromJournal(records: JournalRecord[]): ReplayLog {
         break;
     }
   }
+  const last = records[records.length - 1];
+  r.final = last?.t === 'end' && last.final;
   return r;
 }
 
@@ -129,21 +141,19 @@ export interface RunnerOptions {
   snapshotEffects?: number;
   /** Called after each effect completes, e.g. for a progress line. */
   onEffect?: (effect: Effect) => void;
-  /** Re-execute only what the journal recorded, performing nothing; stop at the first new effect. */
+  /**
+   * Re-execute only what the journal recorded, performing nothing: stop at the first new
+   * effect, or (ReplayCaughtUp) as soon as the last journaled one has been replayed.
+   */
   replayOnly?: boolean;
+  /** Raised to stop the run at once (the runner throws Interrupted); the journal stays resumable. */
+  interrupt?: AbortSignal;
   /** Writes, checks and compiles playbooks for GeneratePlaybook (injected by the host). */
   generator?: PlaybookGenerator;
   /** Generated playbooks may call GeneratePlaybook up to this depth. */
   maxGenerationDepth?: number;
   /** Regeneration limits, and reports of what was generated (vm/linker.ts). */
   generation?: Omit<LinkerOptions, 'generator' | 'maxGenerationDepth'>;
-}
-
-/** Thrown in replay-only mode at the first effect the journal has no record of. */
-export class ReplayEnd extends Error {
-  constructor(readonly effect: Effect) {
-    super('end of recorded history');
-  }
 }
 
 export type RunOutcome =
@@ -171,6 +181,10 @@ export class Runner {
   /** Model calls made (not replayed) by this process. */
   modelCalls = 0;
   private readonly linker: Linker;
+  /** The last effect the loop handled (a replay-only run reports where it stopped by it). */
+  lastEffect: Effect | undefined;
+  private readonly interrupt?: InterruptPoint;
+  private stopped = false;
 
   constructor(
     readonly machine: Machine,
@@ -179,6 +193,7 @@ export class Runner {
     this.replay = options.replay ?? emptyReplay();
     this.journalCount = options.journalRecords ?? 0;
     if (this.replay.retries.size) machine.seqSkips = seqSkips(this.replay.retries);
+    if (options.interrupt) this.interrupt = new InterruptPoint(options.interrupt);
     this.linker = new Linker(
       {
         machine,
@@ -330,6 +345,8 @@ export class Runner {
   }
 
   private journal(...records: JournalRecord[]): void {
+    // An interrupted run's abandoned work (a tool that answers late) must not write any more.
+    if (this.stopped) throw new Interrupted();
     if (!this.options.durable) return;
     this.options.durable.append(records);
     this.journalCount += records.length;
@@ -378,11 +395,16 @@ export class Runner {
 
   async run(): Promise<RunOutcome> {
     try {
-      const r = await this.loop(false);
+      const r = await (this.interrupt ? this.interrupt.race(this.loop(false)) : this.loop(false));
       const end = r.kind === 'end' ? r : { kind: 'end' as const, status: 'finished' as const, value: r.value };
       return this.ended(end);
     } catch (err) {
       if (err instanceof Halted) return this.ended(err.effect);
+      if (err instanceof Interrupted && !this.stopped) {
+        // What was said is journaled and printed; nothing else is recorded, so a resume goes on from here.
+        this.flush();
+        this.stopped = true;
+      }
       if (err instanceof PbRuntimeError) {
         this.machine.status = 'failed';
         return this.failed(err);
@@ -405,12 +427,20 @@ export class Runner {
     const floor = nested ? m.frames.length - 1 : 0;
     for (;;) {
       try {
+        if (this.options.replayOnly && !this.replay.final && m.seq >= this.replay.lastSeq) throw new ReplayCaughtUp(this.lastEffect);
+        if (this.interrupt) {
+          const turn = this.interrupt.check();
+          if (turn) await turn;
+          m.pauseAtStep = m.steps + PAUSE_STEPS;
+        }
         const effect = m.run();
+        if (effect.kind === 'pause') continue;
         if (effect.kind === 'end') return effect;
         if (effect.kind === 'host-return') {
           if (nested) return effect;
           throw new PbRuntimeError('type-error', 'internal: a host call returned outside of a host call', m.callStack());
         }
+        this.lastEffect = effect;
         if (effect.kind === 'say') {
           this.output(effect.seq, effect.text);
           if (m.contextLogs) appendLog(m.frames[m.frames.length - 1]!, `said ${JSON.stringify(clipText(effect.text, 120))}`);
@@ -458,6 +488,7 @@ export class Runner {
           this.output(effect.seq, prompt);
           this.flush();
         }
+        if (this.options.replayOnly && !this.replay.inputs.has(effect.seq)) throw new ReplayEnd(effect);
         const what = effect.variable && effect.variable !== '?' ? `for ${effect.variable}` : prompt ? `"${clipText(prompt, 80)}"` : 'for a message';
         const text = await this.input(effect.seq, what);
         if (m.contextLogs) appendLog(frame, `asked ${JSON.stringify(clipText(prompt, 80))}, user answered ${JSON.stringify(clipText(text, 120))}`);
@@ -530,12 +561,16 @@ export class Runner {
     }
     let result: Value;
     try {
-      result = fromForeign(await tools.call(effect));
+      // The host applies the time limit; waiting here keeps the process alive even without one.
+      result = fromForeign(await callWithin(() => tools.call(effect), 0));
     } catch (err) {
       if (err instanceof ToolNotFound) throw m.fail('undefined-playbook', err.message);
       const message = (err as Error)?.message ?? String(err);
       this.journal({ t: 'tool-failed', seq: effect.seq, error: message, at: this.stamp('tool-done', effect.seq) });
       m.planToolDone(effect.seq, undefined, message);
+      if (err instanceof ToolTimeout) {
+        throw m.fail('tool-error', `tool '${effect.name}' timed out (call ${effect.callId}): ${message}; it may still be running. A slower tool needs a longer limit (--tool-timeout MS, or the tool's own timeoutMs)`);
+      }
       throw m.fail('tool-error', `tool '${effect.name}' failed (call ${effect.callId}): ${message}`);
     }
     this.journal({ t: 'tool-done', seq: effect.seq, result, at: this.stamp('tool-done', effect.seq) });

@@ -2,7 +2,7 @@
 // audit trail: every step's status, times, tool calls (with argument digests) and violations.
 import type { Command } from 'commander';
 import { auditRun, StateError } from '../run.js';
-import { writeStderr } from '../console-io.js';
+import { OutputClosed, writeOut, writeStderr } from '../console-io.js';
 import { EXIT } from './exit-codes.js';
 import type { PlanExecution, StepExecution, ToolCallRecord } from '../../vm/plan.js';
 
@@ -16,13 +16,14 @@ export function registerAuditCommands(program: Command): void {
       try {
         const r = await auditRun(dir);
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+          writeOut(JSON.stringify(r, null, 2));
           return;
         }
         const lines = [`run ${r.runId} in ${r.dir}: ${r.status}; ${r.plans.length} plan${r.plans.length === 1 ? '' : 's'}`];
         for (const p of r.plans) lines.push('', ...planTable(p));
-        process.stdout.write(`${lines.join('\n')}\n`);
+        writeOut(lines.join('\n'));
       } catch (err) {
+        if (err instanceof OutputClosed) return;
         if (!(err instanceof StateError)) throw err;
         writeStderr(err.message);
         process.exitCode = EXIT.io;

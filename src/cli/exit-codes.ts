@@ -9,6 +9,10 @@ export const EXIT = {
   runtime: 3,
   /** A file could not be read or written, or a state/.pbasm file is corrupt. */
   io: 4,
+  /** SIGINT (Ctrl-C) stopped a durable run; `pb resume` continues it. */
+  interrupted: 130,
+  /** SIGTERM stopped a durable run; `pb resume` continues it. */
+  terminated: 143,
   /** A bug in pbvm itself. */
   internal: 70,
 } as const;

@@ -5,9 +5,11 @@ import { ReplayFileError } from '../replay-file.js';
 import { InvalidArgumentError } from 'commander';
 import { LoadError, loadProgram } from '../load-program.js';
 import { describeOutcome, inspectRun, resumeRun, runProgram, StateError, type RunResult } from '../run.js';
-import { ToolLoadError } from '../tools.js';
-import { SettingError } from '../snapshot-policy.js';
-import { writeStderr } from '../console-io.js';
+import { MAX_TOOL_TIMEOUT_MS, ToolLoadError } from '../tools.js';
+import { InputFileError, OutputClosed, writeOut, writeStderr } from '../console-io.js';
+import { parseWhole, readEnv, SettingError } from '../env-settings.js';
+import { isSystemError, systemErrorText } from '../io-errors.js';
+import { Interrupted } from '../../vm/interrupt.js';
 import { EXIT } from './exit-codes.js';
 import { startupState } from '../startup-message.js';
 import type { Value } from '../../vm/pbasm/program.js';
@@ -28,9 +30,39 @@ function collectArg(value: string, previous: Record<string, unknown> = {}): Reco
 }
 
 function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  const n = parseWhole(value, 1, Number.MAX_SAFE_INTEGER);
+  if (n === undefined) throw new InvalidArgumentError('expected a whole number greater than 0');
   return n;
+}
+
+function milliseconds(value: string): number {
+  const n = parseWhole(value, 0, MAX_TOOL_TIMEOUT_MS);
+  if (n === undefined) throw new InvalidArgumentError(`expected a whole number of milliseconds from 0 (no limit) to ${MAX_TOOL_TIMEOUT_MS}`);
+  return n;
+}
+
+/**
+ * Under --state, SIGINT/SIGTERM stop the run through its normal ending (journal kept, lock
+ * released by the finally blocks) instead of killing the process where it stands.
+ */
+function interruptible(state: string | undefined): { signal?: AbortSignal; received: () => NodeJS.Signals | undefined; dispose: () => void } {
+  if (!state) return { received: () => undefined, dispose: () => undefined };
+  const ctl = new AbortController();
+  let got: NodeJS.Signals | undefined;
+  const on = (sig: NodeJS.Signals) => {
+    got = sig;
+    ctl.abort();
+  };
+  process.once('SIGINT', on);
+  process.once('SIGTERM', on);
+  return {
+    signal: ctl.signal,
+    received: () => got,
+    dispose: () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    },
+  };
 }
 
 function finish(result: RunResult, stats: boolean, started: number, configured?: ConfiguredModel): void {
@@ -49,15 +81,26 @@ function finish(result: RunResult, stats: boolean, started: number, configured?:
   process.exitCode = EXIT.ok;
 }
 
-function handle(err: unknown): void {
+/** Turns what stopped a command into one line and an exit code; `state` is the run's directory, if durable. */
+function handle(err: unknown, state?: string, signal?: NodeJS.Signals): void {
   if (err instanceof LoadError) {
     writeStderr(err.rendered);
     process.exitCode = err.diagnostics.length ? EXIT.compile : EXIT.io;
+  } else if (err instanceof StateError || err instanceof ToolLoadError || err instanceof InputFileError) {
+    writeStderr(err.message);
+    process.exitCode = EXIT.io;
   } else if (err instanceof SettingError) {
-    writeStderr(err.message);
+    writeStderr(`pb: ${err.message}`);
     process.exitCode = EXIT.usage;
-  } else if (err instanceof StateError || err instanceof ToolLoadError) {
-    writeStderr(err.message);
+  } else if (err instanceof Interrupted) {
+    writeStderr(`pb: interrupted; continue with: pb resume ${state}`);
+    process.exitCode = signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+  } else if (err instanceof OutputClosed) {
+    // The reader of stdout went away (`| head`): nothing more to say there; the run can go on later.
+    if (state) writeStderr(`pb: stdout was closed; the run stopped; continue with: pb resume ${state}`);
+    process.exitCode = EXIT.io;
+  } else if (isSystemError(err)) {
+    writeStderr(`pb: error: ${systemErrorText(err, true)}`);
     process.exitCode = EXIT.io;
   } else throw err;
 }
@@ -67,6 +110,7 @@ interface RunFlags {
   tools?: string;
   state?: string;
   maxSteps?: number;
+  toolTimeout?: number;
   stats?: boolean;
   model?: string;
   record?: string;
@@ -115,6 +159,7 @@ export function registerRunCommands(program: Command): void {
     .argument('<file>', 'program to run')
     .option('--input <file>', 'read user input from a file instead of stdin')
     .option('--tools <module>', 'TS/JS module whose exported functions are host tools')
+    .option('--tool-timeout <ms>', 'limit of a host tool call that sets none of its own (default: $PB_TOOL_TIMEOUT_MS or 120000; 0: no limit)', milliseconds)
     .option('--state <dir>', 'journal and snapshot the run here, so `pb resume` can continue it')
     .option('--max-steps <n>', 'stop with an error after this many steps', positiveInt)
     .option('--arg <name=value>', 'argument of the entry playbook (repeatable; JSON or text)', collectArg)
@@ -122,16 +167,21 @@ export function registerRunCommands(program: Command): void {
     .option('--message <text>', 'the startup message: $startup_message for a program that reads it (default: piped stdin)')
     .action(async (file: string, opts: RunFlags) => {
       const started = performance.now();
+      const stop = interruptible(opts.state);
       try {
+        const env = readEnv(process.env);
         const loaded = loadProgram(file);
         if (loaded.rendered) writeStderr(loaded.rendered);
         const configured = model(opts);
         if (configured === null) return;
         const initialState = await startupState(loaded.program, opts.message);
-        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host, args: opts.arg as Record<string, Value> | undefined, initialState, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`) });
+        const toolTimeoutMs = opts.toolTimeout ?? env.toolTimeoutMs;
+        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host, args: opts.arg as Record<string, Value> | undefined, initialState, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`), toolTimeoutMs, interrupt: stop.signal });
         finish(result, !!opts.stats, started, configured);
       } catch (err) {
-        handle(err);
+        handle(err, opts.state, stop.received());
+      } finally {
+        stop.dispose();
       }
     });
 
@@ -140,17 +190,23 @@ export function registerRunCommands(program: Command): void {
     .argument('<dir>', 'state directory given to `pb run --state`')
     .option('--input <file>', 'read further user input from this file')
     .option('--tools <module>', 'load host tools from this module (default: the one the run started with)')
+    .option('--tool-timeout <ms>', 'limit of a host tool call that sets none of its own (default: the run\'s; 0: no limit)', milliseconds)
     .option('--max-steps <n>', 'new step budget', positiveInt)
     .option('--stats', 'print run statistics to stderr at the end')
     .action(async (dir: string, opts: RunFlags) => {
       const started = performance.now();
+      const stop = interruptible(dir);
       try {
+        const env = readEnv(process.env);
         const configured = model(opts);
         if (configured === null) return;
-        const result = await resumeRun(dir, { input: opts.input, tools: opts.tools, maxSteps: opts.maxSteps, model: configured?.host, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`) });
+        const toolTimeoutMs = opts.toolTimeout ?? env.toolTimeoutMs;
+        const result = await resumeRun(dir, { input: opts.input, tools: opts.tools, maxSteps: opts.maxSteps, model: configured?.host, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`), toolTimeoutMs, interrupt: stop.signal });
         finish(result, !!opts.stats, started, configured);
       } catch (err) {
-        handle(err);
+        handle(err, dir, stop.received());
+      } finally {
+        stop.dispose();
       }
     });
 
@@ -164,7 +220,7 @@ export function registerRunCommands(program: Command): void {
       try {
         const r = await inspectRun(dir, opts.last);
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+          writeOut(JSON.stringify(r, null, 2));
           return;
         }
         const lines = [`run ${r.runId} in ${r.dir}: ${r.status}${r.ended?.message && !r.status.includes(r.ended.message) ? ` (${r.ended.message})` : ''}`, `  ${r.steps} steps, ${r.effects} effects; last snapshot: ${r.snapshotAt}`, 'call stack (innermost last):'];
@@ -183,8 +239,9 @@ export function registerRunCommands(program: Command): void {
         }
         lines.push(`last ${r.lastEffects.length} journal records:`);
         for (const e of r.lastEffects) lines.push(`  ${JSON.stringify(e).slice(0, 160)}`);
-        process.stdout.write(`${lines.join('\n')}\n`);
+        writeOut(lines.join('\n'));
       } catch (err) {
+        if (err instanceof OutputClosed) return;
         handle(err);
       }
     });

@@ -5,6 +5,7 @@
 // taker that has it open); the pid written into it is only information for the message.
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { tryLock, unlock } from 'fs-native-extensions';
+import { isSystemError, systemErrorText } from './io-errors.js';
 
 export class LockError extends Error {}
 
@@ -15,7 +16,7 @@ export function takeLock(path: string): () => void {
     // Never O_TRUNC: the note in the file belongs to whoever holds the lock.
     fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
   } catch (err) {
-    throw new LockError(`cannot open run.lock: ${describeErrno(err)}`);
+    throw new LockError(`cannot use the state directory: ${describeErrno(err)}`);
   }
   let held: boolean;
   try {
@@ -71,8 +72,7 @@ function readHolder(fd: number): string {
 }
 
 function describeErrno(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return e.code ?? e.message ?? String(err);
+  return isSystemError(err) ? systemErrorText(err) : String((err as Error)?.message ?? err);
 }
 
 /** True when a process with this pid exists (used for messages only, never to judge a lock). */

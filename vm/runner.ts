@@ -431,10 +431,15 @@ export class Runner {
         if (this.interrupt) {
           const turn = this.interrupt.check();
           if (turn) await turn;
-          m.pauseAtStep = m.steps + PAUSE_STEPS;
         }
+        // The machine pauses now and then even in a loop without effects, so that a signal is
+        // noticed and a line said before the loop does not wait in the buffer until it ends.
+        m.pauseAtStep = m.steps + PAUSE_STEPS;
         const effect = m.run();
-        if (effect.kind === 'pause') continue;
+        if (effect.kind === 'pause') {
+          if (this.out.length > 0 && performance.now() - this.outSince >= (this.options.flushMs ?? 20)) this.flush();
+          continue;
+        }
         if (effect.kind === 'end') return effect;
         if (effect.kind === 'host-return') {
           if (nested) return effect;

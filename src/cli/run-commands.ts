@@ -7,8 +7,11 @@ import { LoadError, loadProgram } from '../load-program.js';
 import { describeOutcome, inspectRun, resumeRun, runProgram, StateError, type RunResult } from '../run.js';
 import { ToolLoadError } from '../tools.js';
 import { writeStderr } from '../console-io.js';
+import { closeStatusLine, setStatusLine, StatusLine, statusLineWanted } from '../status-line.js';
 import { EXIT } from './exit-codes.js';
-import type { Value } from '../../vm/pbasm/program.js';
+import type { Program, Value } from '../../vm/pbasm/program.js';
+import { entryArgsProblem } from '../entry-args.js';
+import { RUN_HELP_AFTER } from './help-text.js';
 
 /** --arg name=value (repeatable); the value is JSON when it parses as JSON, else text. */
 function collectArg(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
@@ -33,7 +36,7 @@ function positiveInt(value: string): number {
 
 function finish(result: RunResult, stats: boolean, started: number, configured?: ConfiguredModel): void {
   const { outcome, machine } = result;
-  if (configured && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  closeStatusLine();
   if (stats) {
     const ms = performance.now() - started;
     writeStderr(`pb: ${outcome.status}: ${machine.steps} steps, ${machine.seq} effects, ${ms.toFixed(1)} ms`);
@@ -48,6 +51,7 @@ function finish(result: RunResult, stats: boolean, started: number, configured?:
 }
 
 function handle(err: unknown): void {
+  closeStatusLine();
   if (err instanceof LoadError) {
     writeStderr(err.rendered);
     process.exitCode = err.diagnostics.length ? EXIT.compile : EXIT.io;
@@ -70,13 +74,26 @@ interface RunFlags {
   contextBudget?: number;
   library?: string;
   arg?: Record<string, unknown>;
+  phrase?: boolean;
+}
+
+/**
+ * --phrase: every agent that does not say otherwise gets `phrase_questions: true`. It goes into
+ * the program itself, so the state directory keeps it and a resume phrases the same way.
+ */
+function withPhrasedQuestions(program: Program): Program {
+  return { ...program, agents: program.agents.map((a) => ('phrase_questions' in a.metadata ? a : { ...a, metadata: { ...a.metadata, phrase_questions: true } })) };
 }
 
 /** The model for this run, if any; prints where replies come from. */
 function model(opts: RunFlags) {
-  const tty = !!process.stderr.isTTY;
+  const tty = statusLineWanted(process.env, !!process.stderr.isTTY);
+  const status = tty ? new StatusLine((s) => process.stderr.write(s), () => process.stderr.columns) : undefined;
+  setStatusLine(status);
+  // Whatever ends the process, the terminal is left without a half-drawn status line.
+  if (status) process.once('exit', () => status.hide());
   const progress = (line: string, live: boolean) => {
-    if (live) process.stderr.write(`\r\x1b[K${line}`);
+    if (live && status) status.show(line);
     else writeStderr(line);
   };
   try {
@@ -105,22 +122,31 @@ function withModelOptions(cmd: Command): Command {
 
 export function registerRunCommands(program: Command): void {
   withModelOptions(program.command('run'))
-    .description('run a program (.pb or .pbasm); stdout carries only what it says')
-    .argument('<file>', 'program to run')
+    .description('run a program (.pb, .pbasm, or a Locus .yaml/.json playbook); stdout carries only what it says')
+    .argument('<file>', 'program to run: .pb, .pbasm, .yaml, .yml or .json')
+    .option('--phrase', "let the model phrase each `Ask user for $x` question (default: the step's own words; agent metadata phrase_questions: true does the same)")
     .option('--input <file>', 'read user input from a file instead of stdin')
     .option('--tools <module>', 'TS/JS module whose exported functions are host tools')
     .option('--state <dir>', 'journal and snapshot the run here, so `pb resume` can continue it')
     .option('--max-steps <n>', 'stop with an error after this many steps', positiveInt)
     .option('--arg <name=value>', 'argument of the entry playbook (repeatable; JSON or text)', collectArg)
     .option('--stats', 'print run statistics to stderr at the end')
+    .addHelpText('after', RUN_HELP_AFTER)
     .action(async (file: string, opts: RunFlags) => {
       const started = performance.now();
       try {
         const loaded = loadProgram(file);
         if (loaded.rendered) writeStderr(loaded.rendered);
+        const problem = entryArgsProblem(loaded.program, (opts.arg ?? {}) as Record<string, Value>);
+        if (problem) {
+          writeStderr(`pb: error: ${file}: ${problem}`);
+          process.exitCode = EXIT.usage;
+          return;
+        }
         const configured = model(opts);
         if (configured === null) return;
-        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host, args: opts.arg as Record<string, Value> | undefined, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`) });
+        const program = opts.phrase ? withPhrasedQuestions(loaded.program) : loaded.program;
+        const result = await runProgram(program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host, args: opts.arg as Record<string, Value> | undefined, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`) });
         finish(result, !!opts.stats, started, configured);
       } catch (err) {
         handle(err);
@@ -134,6 +160,7 @@ export function registerRunCommands(program: Command): void {
     .option('--tools <module>', 'load host tools from this module (default: the one the run started with)')
     .option('--max-steps <n>', 'new step budget', positiveInt)
     .option('--stats', 'print run statistics to stderr at the end')
+    .addHelpText('after', RUN_HELP_AFTER.replace('Programs: a .pb playbook, a compiled .pbasm container, or a Locus playbook (.yaml, .yml or .json).', 'The run continues with the program kept in its state directory.'))
     .action(async (dir: string, opts: RunFlags) => {
       const started = performance.now();
       try {

@@ -219,7 +219,7 @@ describe('NL conditions, values, lists, Say/Tell, Ask, blocks, triggers, phrased
         forced,
       ),
     );
-    const { outcome, out } = await runFile(fix('kinds.pb'), { inputs: ['crepes', 'Lyon'] });
+    const { outcome, out } = await runFile(fix('kinds.pb'), { inputs: ['crepes', 'Lyon'], host: { phraseAsks: true } });
     expect(outcome.status, failure(outcome)).toBe('halted');
     expect(out).toEqual([
       'Happy path',
@@ -274,7 +274,7 @@ describe('NL conditions, values, lists, Say/Tell, Ask, blocks, triggers, phrased
         },
       }),
     );
-    const { outcome, out } = await runFile(fix('trigger.pb'), { inputs: ['I want a refund', 'no thanks'] });
+    const { outcome, out } = await runFile(fix('trigger.pb'), { inputs: ['I want a refund', 'no thanks'], host: { phraseAsks: true } });
     expect(outcome.status, failure(outcome)).toBe('finished');
     expect(out).toEqual(['How can I help you?', 'Refunds take 5 days.', 'You said: I want a refund', 'Anything else?', 'Anything more I can do?', 'Bye']);
     const judges = calls().filter((r) => forcedName(r) === 'fire_triggers');
@@ -542,7 +542,7 @@ describe('fault injection on trigger judging', () => {
         }
         return inner(req, index);
       });
-      const { outcome, out } = await runFile(fix('trigger.pb'), { inputs: ['I want a refund', 'no thanks'] });
+      const { outcome, out } = await runFile(fix('trigger.pb'), { inputs: ['I want a refund', 'no thanks'], host: { phraseAsks: true } });
       const what = JSON.stringify(fault);
       expect(outcome.status, `${what}: ${failure(outcome)}`).toBe('finished');
       const judges = calls().filter((r) => forcedName(r) === 'fire_triggers');

@@ -140,6 +140,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
     };
     const sync = options.sync ?? 'snapshot';
     host.sync = sync;
+    if (store.exists()) throw new StateError(`${store.location}: error: ${occupied(store)}`);
     try {
       // No initial snapshot: a run without one resumes from a fresh machine and replays the journal.
       store.create(bytes, encodeRecord({ t: 'start', runId, programSha, at: machine.clock, host }));
@@ -156,6 +157,23 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
   } finally {
     release();
   }
+}
+
+/** Why `pb run --state DIR` will not start there, and the way out that works for the run it holds. */
+function occupied(store: RunStore): string {
+  const dir = store.location;
+  const elsewhere = `remove it (rm -r ${dir}) or choose another --state directory`;
+  let records: JournalRecord[];
+  try {
+    records = decodeJournal(store.readJournal()).records;
+  } catch (err) {
+    if (!(err instanceof FormatError) && !(err instanceof RunStoreError)) throw err;
+    return `already holds a run whose journal cannot be read (${err.message}); ${elsewhere}`;
+  }
+  if (records[0]?.t !== 'start') return `already holds a damaged run (its journal has no start record); ${elsewhere}`;
+  const last = records[records.length - 1];
+  if (last?.t === 'end' && last.final) return `already holds a run that has ended (${last.status} at ${last.at}); ${elsewhere}`;
+  return `already holds a run that has not ended; continue it with 'pb resume ${dir}', or remove the directory or choose another --state directory`;
 }
 
 interface LoadedRun {
@@ -282,20 +300,52 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   }
 }
 
+/**
+ * Where a run stands (`pb inspect`, `pb audit`): finished, halted (End program) and failed are
+ * ended runs; incomplete is a journal without an end record: its process is still running, or
+ * was killed or crashed, and `pb resume` continues it.
+ */
+export type RunStatus = 'finished' | 'halted' | 'failed' | 'incomplete';
+
+/** How a run ended: its last journal record, when that is an end record. */
+export interface RunEnd {
+  status: 'finished' | 'halted' | 'failed';
+  at: string;
+  /** False for a failure that `pb resume` can get past. */
+  final: boolean;
+  message: string | null;
+}
+
 export interface RunReport {
   dir: string;
   runId: string;
-  status: string;
+  status: RunStatus;
+  /** Whether `pb resume` can continue the run. */
+  resumable: boolean;
+  /** For an incomplete run, the effect its replay stopped at, in words; else null. */
+  waitingOn: string | null;
   steps: number;
   effects: number;
-  snapshotAt: string;
+  /** When the last snapshot was taken (ISO time), or null when there is none (the run replays from the start). */
+  snapshotAt: string | null;
   stack: Array<{ agent: string; playbook: string; step: string; line: number; file: string }>;
   state: Record<string, Record<string, Value>>;
   locals: Record<string, Value>;
   lastEffects: JournalRecord[];
   /** Every playbook GeneratePlaybook linked, and every repaired version, in order. */
   generated: GeneratedInfo[];
-  ended?: { status: string; message?: string; at: string; final: boolean };
+  /** How the run ended, or null when it has not. */
+  ended: RunEnd | null;
+}
+
+/** status, resumable, waitingOn and ended of a run, from its journal and its replay. */
+function standing(run: LoadedRun, waitingOn: string | undefined): Pick<RunReport, 'status' | 'resumable' | 'waitingOn' | 'ended'> {
+  const last = run.records[run.records.length - 1];
+  if (last?.t === 'end') {
+    const ended: RunEnd = { status: last.status, at: last.at, final: last.final, message: last.message ?? null };
+    return { status: last.status, resumable: !last.final, waitingOn: null, ended };
+  }
+  return { status: 'incomplete', resumable: true, waitingOn: waitingOn ?? null, ended: null };
 }
 
 export interface GeneratedInfo {
@@ -360,15 +410,16 @@ async function replayRun(dir: string): Promise<{ run: LoadedRun; machine: Machin
 export interface AuditReport {
   dir: string;
   runId: string;
-  status: string;
+  status: RunStatus;
+  resumable: boolean;
+  waitingOn: string | null;
   plans: PlanExecution[];
 }
 
 export async function auditRun(dir: string): Promise<AuditReport> {
   const { run, machine, waitingOn } = await replayRun(dir);
-  const end = [...run.records].reverse().find((r) => r.t === 'end') as Extract<JournalRecord, { t: 'end' }> | undefined;
-  const ended = end && run.records[run.records.length - 1]?.t === 'end';
-  return { dir, runId: run.start.runId, status: ended ? end!.status : waitingOn ? `waiting on ${waitingOn}` : machine.status, plans: machine.plans };
+  const { status, resumable, waitingOn: waiting } = standing(run, waitingOn);
+  return { dir, runId: run.start.runId, status, resumable, waitingOn: waiting, plans: machine.plans };
 }
 
 export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
@@ -386,28 +437,33 @@ export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
     state[agent] = {};
     for (const [k, v] of Object.entries(vars)) state[agent]![`$${k}`] = toPlain(v);
   }
-  const end = [...run.records].reverse().find((r) => r.t === 'end') as Extract<JournalRecord, { t: 'end' }> | undefined;
-  const ended = end && run.records[run.records.length - 1]?.t === 'end';
+  const { status, resumable, waitingOn: waiting, ended } = standing(run, waitingOn);
   const effects = run.records.filter((r) => r.t !== 'start' && r.t !== 'resume');
   return {
     dir,
     runId: run.start.runId,
-    status: ended ? end!.status : waitingOn ? `waiting on ${waitingOn}` : machine.status,
+    status,
+    resumable,
+    waitingOn: waiting,
     steps: machine.steps,
     effects: machine.seq,
-    snapshotAt: run.snapshot?.takenAt ?? 'none (replayed from the start)',
+    snapshotAt: run.snapshot?.takenAt ?? null,
     stack: machine.callStack().map((s) => ({ agent: s.agent, playbook: s.playbook, step: s.step, line: s.line, file: s.file })),
     state,
     locals,
     lastEffects: effects.slice(-lastN),
     generated: generatedInfo(run.records),
-    ...(end ? { ended: { status: end.status, at: end.at, final: end.final, ...(end.message ? { message: end.message } : {}) } } : {}),
+    ended,
   };
 }
 
+/** Says how to get a natural-language step to run when no model is configured. */
+export const NO_MODEL_HINT = 'no model is configured: set ANTHROPIC_API_KEY to run natural-language steps on Claude, or pass --replay FILE to answer them from recorded replies';
+
 export function describeOutcome(outcome: RunOutcome, machine: Machine, state?: string): string | undefined {
   if (outcome.status !== 'failed') return undefined;
-  const text = outcome.error.format(machine.program, (path) => machine.sourceText(path));
+  const formatted = outcome.error.format(machine.program, (path) => machine.sourceText(path));
+  const text = outcome.error.code === 'needs-model' ? `${formatted}\n${NO_MODEL_HINT}` : formatted;
   if (!state) return text;
   return outcome.resumable
     ? `${text}\nrun state kept in ${state}; fix the cause, then continue with: pb resume ${state}`

@@ -2,9 +2,10 @@
 // environment and what its exit code means.
 import { EXIT } from './exit-codes.js';
 
-export const RUN_HELP_AFTER = `
-Programs: a .pb playbook, a compiled .pbasm container, or a Locus playbook (.yaml, .yml or .json).
+const PROGRAMS = `Programs: a .pb playbook, a compiled .pbasm container, or a Locus playbook
+(.yaml, .yml or .json).`;
 
+const COMMON = `
 Exit codes:
   ${EXIT.ok}   the program finished (or ended with End program)
   ${EXIT.compile}   the program has compile errors (printed on stderr)
@@ -13,11 +14,16 @@ Exit codes:
   ${EXIT.io}   a file or state directory cannot be read, is corrupt, or is in use
 
 Environment:
-  ANTHROPIC_API_KEY     run natural-language steps on Claude (without it and without
-                        --replay, a natural-language step stops the run)
+  ANTHROPIC_API_KEY     run natural-language steps on Claude (without it and
+                        without --replay, a natural-language step stops the run)
   ANTHROPIC_BASE_URL    another Messages API endpoint (read by @anthropic-ai/sdk)
   PB_MODEL              model id when --model is not given
   PB_MODEL_TIMEOUT_MS   timeout of one model request, in ms
   PB_MODEL_RETRIES      retries of a failed model request
-  NO_COLOR, TERM=dumb   no live status line on stderr (nor when stderr is not a terminal)
+  NO_COLOR, TERM=dumb   no live status line on stderr (there is none either when
+                        stderr is not a terminal)
 `;
+
+export const RUN_HELP_AFTER = `\n${PROGRAMS}\n${COMMON}`;
+
+export const RESUME_HELP_AFTER = `\nThe run continues with the program kept in its state directory.\n${COMMON}`;

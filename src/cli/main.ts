@@ -6,12 +6,13 @@ import { registerRunCommands } from './run-commands.js';
 import { registerLibraryCommands } from './library-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { EXIT } from './exit-codes.js';
+import { VERSION } from '../version.js';
 
 const program = new Command();
 program
   .name('pb')
   .description('pbvm: compile and run markdown playbooks (.pb) on a durable stack VM')
-  .version('0.1.0')
+  .version(VERSION)
   .showHelpAfterError()
   .exitOverride();
 

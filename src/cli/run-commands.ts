@@ -11,7 +11,7 @@ import { closeStatusLine, setStatusLine, StatusLine, statusLineWanted } from '..
 import { EXIT } from './exit-codes.js';
 import type { Program, Value } from '../../vm/pbasm/program.js';
 import { entryArgsProblem } from '../entry-args.js';
-import { RUN_HELP_AFTER } from './help-text.js';
+import { RESUME_HELP_AFTER, RUN_HELP_AFTER } from './help-text.js';
 
 /** --arg name=value (repeatable); the value is JSON when it parses as JSON, else text. */
 function collectArg(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
@@ -83,6 +83,14 @@ interface RunFlags {
  */
 function withPhrasedQuestions(program: Program): Program {
   return { ...program, agents: program.agents.map((a) => ('phrase_questions' in a.metadata ? a : { ...a, metadata: { ...a.metadata, phrase_questions: true } })) };
+}
+
+/** A run's status in words: `failed (message); pb resume can continue it`, `incomplete, waiting on ...`. */
+function standingText(r: { status: string; resumable: boolean; waitingOn: string | null; ended: { message: string | null } | null }): string {
+  const why = r.ended?.message ? ` (${r.ended.message})` : '';
+  const waiting = r.waitingOn ? `, waiting on ${r.waitingOn}` : '';
+  const resume = r.status === 'failed' && r.resumable ? '; pb resume can continue it' : r.status === 'incomplete' ? '; pb resume continues it' : '';
+  return `${r.status}${why}${waiting}${resume}`;
 }
 
 /** The model for this run, if any; prints where replies come from. */
@@ -160,7 +168,7 @@ export function registerRunCommands(program: Command): void {
     .option('--tools <module>', 'load host tools from this module (default: the one the run started with)')
     .option('--max-steps <n>', 'new step budget', positiveInt)
     .option('--stats', 'print run statistics to stderr at the end')
-    .addHelpText('after', RUN_HELP_AFTER.replace('Programs: a .pb playbook, a compiled .pbasm container, or a Locus playbook (.yaml, .yml or .json).', 'The run continues with the program kept in its state directory.'))
+    .addHelpText('after', RESUME_HELP_AFTER)
     .action(async (dir: string, opts: RunFlags) => {
       const started = performance.now();
       try {
@@ -186,7 +194,7 @@ export function registerRunCommands(program: Command): void {
           process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
           return;
         }
-        const lines = [`run ${r.runId} in ${r.dir}: ${r.status}${r.ended?.message && !r.status.includes(r.ended.message) ? ` (${r.ended.message})` : ''}`, `  ${r.steps} steps, ${r.effects} effects; last snapshot: ${r.snapshotAt}`, 'call stack (innermost last):'];
+        const lines = [`run ${r.runId} in ${r.dir}: ${standingText(r)}`, `  ${r.steps} steps, ${r.effects} effects; last snapshot: ${r.snapshotAt ?? 'none (replayed from the start)'}`, 'call stack (innermost last):'];
         if (r.stack.length === 0) lines.push('  (empty)');
         for (const s of r.stack) lines.push(`  ${s.agent}.${s.playbook}  step ${s.step}  (${s.file}:${s.line})`);
         lines.push('variables:');

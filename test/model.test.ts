@@ -19,11 +19,11 @@ import { PbRuntimeError } from '../vm/errors.js';
 import type { Program } from '../vm/pbasm/program.js';
 import type { ModelHost, RunnerIO, RunOutcome } from '../vm/runner.js';
 import { faultInjector, minimalResponder, startFakeAnthropic, type FakeAnthropic, type RecordedRequest, type Reply, type Responder } from './support/fake-anthropic.js';
+import { CORPUS, corpusPresent } from './support/corpus.js';
 import { byInstruction, contextOf, instructionOf, lastToolResults, promptText, sayingModel, stepOf, turnOf } from './support/model-script.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIX = join(REPO, 'test/fixtures/model');
-const CORPUS = resolve(REPO, '../shared/corpus/playbooks-ai');
 const fix = (name: string) => join(FIX, name);
 
 const EXIT_OK = 0;
@@ -755,7 +755,7 @@ function findPb(dir: string): string[] {
   return out.sort();
 }
 
-describe('Playbooks AI corpus on a minimal model', () => {
+describe.skipIf(!corpusPresent('test/model.test.ts'))('Playbooks AI corpus on a minimal model', () => {
   it('at least 45 of the 50 programs without python blocks finish; none crashes or hangs', async () => {
     expect(existsSync(CORPUS), `corpus not found: ${CORPUS}`).toBe(true);
     const files = findPb(CORPUS).filter((f) => !/```python/.test(readFileSync(f, 'utf8')));

@@ -3,10 +3,12 @@
   the structure (asks, branches, calls, the ticket list); NL steps, conditions and
   values go to the model, so this one needs a model. Shows NL steps, an NL value
   ($severity = ...), NL conditions, a raw playbook (Classify), a ReAct playbook
-  (Diagnose) and ### Notes.   Run:  npx pb run examples/support-triage.pb
+  (Diagnose), ### Notes, and questions the model phrases (phrase_questions: true).
+  Run:  npx pb run examples/support-triage.pb
 -->
 
 # Support triage
+phrase_questions: true
 You are a calm, concise support agent for Acme Cloud. Never promise refunds or timelines.
 
 ## Main

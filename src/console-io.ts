@@ -3,6 +3,7 @@
 // stdin or an --input file, one line per Ask.
 import { readFileSync, writeSync } from 'node:fs';
 import type { RunnerIO } from '../vm/runner.js';
+import { aroundStatusLine, hideStatusLine } from './status-line.js';
 import { isSystemError, systemErrorText } from './io-errors.js';
 
 /** stdout's reader went away (`pb run ... | head`): the run stops quietly and stays resumable. */
@@ -46,7 +47,7 @@ export function writeOut(text: string): void {
 }
 
 export function writeStderr(text: string): void {
-  writeAll(2, text.endsWith('\n') ? text : `${text}\n`);
+  aroundStatusLine(() => writeAll(2, text.endsWith('\n') ? text : `${text}\n`));
 }
 
 /** Lines from a stream, read on demand; the stream is paused between reads. */
@@ -124,5 +125,12 @@ export class FileLineReader {
 }
 
 export function consoleIO(reader: { readLine(): Promise<string | null> }): RunnerIO {
-  return { writeLines: writeStdout, readLine: () => reader.readLine() };
+  // The live status line (src/status-line.ts) steps aside for output and for the user's typing.
+  return {
+    writeLines: (lines) => aroundStatusLine(() => writeStdout(lines)),
+    readLine: () => {
+      hideStatusLine();
+      return reader.readLine();
+    },
+  };
 }

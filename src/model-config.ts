@@ -14,7 +14,7 @@ export interface ModelFlags {
   record?: string;
   replay?: string;
   maxModelCalls?: number;
-  /** Let the model phrase deterministic Ask questions (default true). */
+  /** Let the model phrase deterministic Ask questions (default false: opt-in). */
   phraseAsks?: boolean;
   /** Token budget of a frame's history before compaction. */
   contextBudget?: number;
@@ -54,7 +54,7 @@ export function configureModel(flags: ModelFlags, env: NodeJS.ProcessEnv, progre
   const host: ModelHost = {
     model,
     ...(flags.maxModelCalls !== undefined ? { maxCalls: flags.maxModelCalls } : {}),
-    phraseAsks: flags.phraseAsks ?? true,
+    phraseAsks: flags.phraseAsks === true,
     ...(flags.contextBudget !== undefined ? { driver: { context: { ...DEFAULT_CONTEXT, logBudgetTokens: flags.contextBudget } } } : {}),
     // Replies from a replay file count as replayed, not as model calls.
     onCall: (site, reply, replayed) => stats.record(site, reply, replayed || !!flags.replay),

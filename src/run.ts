@@ -218,6 +218,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
     };
     const sync = options.sync ?? 'snapshot';
     host.sync = sync;
+    if (store.exists()) throw new StateError(`${store.location}: error: ${occupied(store)}`);
     try {
       // No initial snapshot: a run without one resumes from a fresh machine and replays the journal.
       store.create(bytes, encodeRecord({ t: 'start', runId, programSha, at: machine.clock, host }));
@@ -244,6 +245,23 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
  */
 function storeFailed(where: string, err: RunStoreError): StateError {
   return new StateError(`${where}: error: ${err.message}; the run is kept: fix the cause, then continue with: pb resume ${where}`);
+}
+
+/** Why `pb run --state DIR` will not start there, and the way out that works for the run it holds. */
+function occupied(store: RunStore): string {
+  const dir = store.location;
+  const elsewhere = `remove it (rm -r ${dir}) or choose another --state directory`;
+  let records: JournalRecord[];
+  try {
+    records = decodeJournal(store.readJournal()).records;
+  } catch (err) {
+    if (!(err instanceof FormatError) && !(err instanceof RunStoreError)) throw err;
+    return `already holds a run whose journal cannot be read (${err.message}); ${elsewhere}`;
+  }
+  if (records[0]?.t !== 'start') return `already holds a damaged run (its journal has no start record); ${elsewhere}`;
+  const last = records[records.length - 1];
+  if (last?.t === 'end' && last.final) return `already holds a run that has ended (${last.status} at ${last.at}); ${elsewhere}`;
+  return `already holds a run that has not ended; continue it with 'pb resume ${dir}', or remove the directory or choose another --state directory`;
 }
 
 interface LoadedRun {
@@ -391,20 +409,54 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   }
 }
 
+/**
+ * Where a run stands (`pb inspect`, `pb audit`): finished, halted (End program) and failed are
+ * ended runs; incomplete is a journal without an end record: its process is still running, or
+ * was killed or crashed, and `pb resume` continues it.
+ */
+export type RunStatus = 'finished' | 'halted' | 'failed' | 'incomplete';
+
+/** How a run ended: its last journal record, when that is an end record. */
+export interface RunEnd {
+  status: 'finished' | 'halted' | 'failed';
+  at: string;
+  /** False for a failure that `pb resume` can get past. */
+  final: boolean;
+  message: string | null;
+}
+
 export interface RunReport {
   dir: string;
   runId: string;
-  status: string;
+  status: RunStatus;
+  /** Whether `pb resume` can continue the run. */
+  resumable: boolean;
+  /** For an incomplete run, the effect it had begun and not finished (a tool call, a question), in words; else null. */
+  waitingOn: string | null;
+  /** For an incomplete run waiting on nothing: the last effect the journal has, where its replay caught up; else null. */
+  lastEffect: string | null;
   steps: number;
   effects: number;
-  snapshotAt: string;
+  /** When the last snapshot was taken (ISO time), or null when there is none (the run replays from the start). */
+  snapshotAt: string | null;
   stack: Array<{ agent: string; playbook: string; step: string; line: number; file: string }>;
   state: Record<string, Record<string, Value>>;
   locals: Record<string, Value>;
   lastEffects: JournalRecord[];
   /** Every playbook GeneratePlaybook linked, and every repaired version, in order. */
   generated: GeneratedInfo[];
-  ended?: { status: string; message?: string; at: string; final: boolean };
+  /** How the run ended, or null when it has not. */
+  ended: RunEnd | null;
+}
+
+/** status, resumable, waitingOn and ended of a run, from its journal and its replay. */
+function standing(run: LoadedRun, waitingOn?: string, lastEffect?: string): Pick<RunReport, 'status' | 'resumable' | 'waitingOn' | 'lastEffect' | 'ended'> {
+  const last = run.records[run.records.length - 1];
+  if (last?.t === 'end') {
+    const ended: RunEnd = { status: last.status, at: last.at, final: last.final, message: last.message ?? null };
+    return { status: last.status, resumable: !last.final, waitingOn: null, lastEffect: null, ended };
+  }
+  return { status: 'incomplete', resumable: true, waitingOn: waitingOn ?? null, lastEffect: waitingOn ? null : lastEffect ?? null, ended: null };
 }
 
 export interface GeneratedInfo {
@@ -445,7 +497,7 @@ function generatedInfo(records: JournalRecord[]): GeneratedInfo[] {
  * re-executing further could take as long as the run itself, or forever (`While True`).
  * A run whose journal ends with its final 'end' record is replayed to that end.
  */
-async function replayRun(dir: string): Promise<{ run: LoadedRun; machine: Machine; status: string }> {
+async function replayRun(dir: string): Promise<{ run: LoadedRun; machine: Machine; waitingOn?: string; lastEffect?: string }> {
   const store = new LocalDirRunStore(dir);
   if (!store.exists()) throw new StateError(`${dir}: error: not a pbvm state directory (no journal.pbj)`);
   const run = loadRun(store);
@@ -456,21 +508,16 @@ async function replayRun(dir: string): Promise<{ run: LoadedRun; machine: Machin
   const usedModel = run.records.some((r) => r.t === 'model');
   const model: ModelHost | undefined = usedModel ? { model: { id: 'journal', complete: async () => Promise.reject(new Error('inspect calls no model')) } } : undefined;
   const runner = new Runner(machine, { io, model, replay: replayFromJournal(run.records), replayOnly: true, generator: new ModelPlaybookGenerator() });
-  let stands: string;
   try {
     const outcome = await runner.run();
-    stands = outcome.status === 'failed' ? `failed on replay: ${outcome.error.message}` : `running (${lastEffectText(runner.lastEffect, run, machine)})`;
+    return { run, machine, lastEffect: outcome.status === 'failed' ? `failed on replay: ${outcome.error.message}` : lastEffectText(runner.lastEffect, run, machine) };
   } catch (err) {
-    if (err instanceof ReplayCaughtUp) stands = `running (${lastEffectText(err.last, run, machine)})`;
-    else if (err instanceof ReplayEnd) {
-      // An effect the run had begun: a tool call in flight, a question not yet answered, a model call (kind 'end').
-      const e = err.effect.kind === 'end' ? runner.lastEffect : err.effect;
-      stands = e ? `waiting on ${effectText(e)}` : 'running (no effect journaled yet)';
-    } else throw err;
+    if (err instanceof ReplayCaughtUp) return { run, machine, lastEffect: lastEffectText(err.last, run, machine) };
+    if (!(err instanceof ReplayEnd)) throw err;
+    // An effect the run had begun: a tool call in flight, a question not yet answered, a model call (kind 'end').
+    const e = err.effect.kind === 'end' ? runner.lastEffect : err.effect;
+    return e ? { run, machine, waitingOn: effectText(e) } : { run, machine, lastEffect: 'no effect journaled yet' };
   }
-  // Never 'finished' (or any ending) unless the journal ends with the record of it.
-  const last = run.records[run.records.length - 1];
-  return { run, machine, status: last?.t === 'end' ? last.status : stands };
 }
 
 function effectText(e: Effect): string {
@@ -479,7 +526,7 @@ function effectText(e: Effect): string {
 }
 
 function lastEffectText(e: Effect | undefined, run: LoadedRun, machine: Machine): string {
-  if (e) return `last effect: ${effectText(e)}`;
+  if (e) return effectText(e);
   if (!run.snapshot) return 'no effect journaled yet';
   const top = machine.callStack().pop();
   return `no effect since the last snapshot${top ? `, taken at step ${top.step}` : ''}`;
@@ -489,17 +536,21 @@ function lastEffectText(e: Effect | undefined, run: LoadedRun, machine: Machine)
 export interface AuditReport {
   dir: string;
   runId: string;
-  status: string;
+  status: RunStatus;
+  resumable: boolean;
+  waitingOn: string | null;
+  lastEffect: string | null;
   plans: PlanExecution[];
 }
 
 export async function auditRun(dir: string): Promise<AuditReport> {
-  const { run, machine, status } = await replayRun(dir);
-  return { dir, runId: run.start.runId, status, plans: machine.plans };
+  const { run, machine, waitingOn, lastEffect } = await replayRun(dir);
+  const { status, resumable, waitingOn: waiting, lastEffect: last } = standing(run, waitingOn, lastEffect);
+  return { dir, runId: run.start.runId, status, resumable, waitingOn: waiting, lastEffect: last, plans: machine.plans };
 }
 
 export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
-  const { run, machine, status } = await replayRun(dir);
+  const { run, machine, waitingOn, lastEffect } = await replayRun(dir);
   const top = machine.frames[machine.frames.length - 1];
   const locals: Record<string, Value> = {};
   if (top) {
@@ -513,27 +564,34 @@ export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
     state[agent] = {};
     for (const [k, v] of Object.entries(vars)) state[agent]![`$${k}`] = toPlain(v);
   }
-  const end = [...run.records].reverse().find((r) => r.t === 'end') as Extract<JournalRecord, { t: 'end' }> | undefined;
+  const { status, resumable, waitingOn: waiting, lastEffect: last, ended } = standing(run, waitingOn, lastEffect);
   const effects = run.records.filter((r) => r.t !== 'start' && r.t !== 'resume');
   return {
     dir,
     runId: run.start.runId,
     status,
+    resumable,
+    waitingOn: waiting,
+    lastEffect: last,
     steps: machine.steps,
     effects: machine.seq,
-    snapshotAt: run.snapshot?.takenAt ?? 'none (replayed from the start)',
+    snapshotAt: run.snapshot?.takenAt ?? null,
     stack: machine.callStack().map((s) => ({ agent: s.agent, playbook: s.playbook, step: s.step, line: s.line, file: s.file })),
     state,
     locals,
     lastEffects: effects.slice(-lastN),
     generated: generatedInfo(run.records),
-    ...(end ? { ended: { status: end.status, at: end.at, final: end.final, ...(end.message ? { message: end.message } : {}) } } : {}),
+    ended,
   };
 }
 
+/** Says how to get a natural-language step to run when no model is configured. */
+export const NO_MODEL_HINT = 'no model is configured: set ANTHROPIC_API_KEY to run natural-language steps on Claude, or pass --replay FILE to answer them from recorded replies';
+
 export function describeOutcome(outcome: RunOutcome, machine: Machine, state?: string): string | undefined {
   if (outcome.status !== 'failed') return undefined;
-  const text = outcome.error.format(machine.program, (path) => machine.sourceText(path));
+  const formatted = outcome.error.format(machine.program, (path) => machine.sourceText(path));
+  const text = outcome.error.code === 'needs-model' ? `${formatted}\n${NO_MODEL_HINT}` : formatted;
   if (!state) return text;
   // (A conversation that failed by its own replies is started afresh by the resume: vm/durable/retry.ts.)
   const afresh = outcome.error instanceof ConversationFailed ? ' (it starts that conversation afresh)' : '';

@@ -543,13 +543,14 @@ describe.concurrent('pb CLI and .pbasm files', () => {
   it('`pb check --json` prints parseable JSON on stdout', async () => {
     const [r, ok] = await Promise.all([pb('check', '--json', 'bad.pb'), pb('check', '--json', 'sample.pb')]);
     expect(r.status, show(r)).toBe(1);
-    const parsed = JSON.parse(r.stdout) as { diagnostics: Array<Record<string, unknown>> };
-    expect(parsed.diagnostics).toHaveLength(2);
-    expect(parsed.diagnostics[0]).toMatchObject({ severity: 'error', code: 'else-without-if', file: 'bad.pb', line: 7, col: 3 });
-    for (const d of parsed.diagnostics) expect(Object.keys(d).sort()).toEqual(['code', 'col', 'file', 'length', 'line', 'message', 'severity']);
+    const parsed = JSON.parse(r.stdout) as { files: Array<{ diagnostics: Array<Record<string, unknown>> }> };
+    const diagnostics = parsed.files[0]!.diagnostics;
+    expect(diagnostics).toHaveLength(2);
+    expect(diagnostics[0]).toMatchObject({ severity: 'error', code: 'else-without-if', file: 'bad.pb', line: 7, col: 3 });
+    for (const d of diagnostics) expect(Object.keys(d).sort()).toEqual(['code', 'col', 'file', 'length', 'line', 'message', 'severity']);
 
     expect(ok.status, show(ok)).toBe(0);
-    expect(JSON.parse(ok.stdout)).toEqual({ diagnostics: [] });
+    expect(JSON.parse(ok.stdout)).toEqual({ files: [{ file: 'sample.pb', status: 'ok', errors: 0, warnings: 0, diagnostics: [], message: null }], errors: 0, warnings: 0, unreadable: 0 });
   });
 
   it('`pb compile` of a file with errors exits 1 and writes nothing', async () => {

@@ -829,7 +829,8 @@ describe('crash moments recreated from the journal', () => {
     expect(p.stdout, ctx).toBe('');
     const errors = lines(p.stderr).filter((l) => /\berror\b/.test(l));
     expect(errors, ctx).toHaveLength(1);
-    expectStateErrorLine(errors[0]!, run.state, new RegExp(`^already holds a run; continue it with 'pb resume ${escapeRe(run.state)}'`), ctx, 1);
+    // resume refuses it, so the way out is not resume.
+    expectStateErrorLine(errors[0]!, run.state, new RegExp(`^already holds a damaged run \\(its journal has no start record\\); remove it \\(rm -r ${escapeRe(run.state)}\\) or choose another --state directory$`), ctx, 1);
     expect(stateFiles(run.state), 'the refused commands changed nothing').toEqual(before);
     expect(readFileSync(run.calls, 'utf8'), 'no tool was called').toBe(readFileSync(base.calls, 'utf8'));
   });
@@ -972,9 +973,10 @@ describe('stopped, failed and finished runs', () => {
     const finished = join(finishedDir, 'state');
     const done = await pb(['run', OTHER_PB, '--state', finished]);
     expect(done.code, describeProc(done)).toBe(EXIT_OK);
-    for (const [state, env] of [
-      [stopped.state, stopped.env],
-      [finished, stopped.env],
+    for (const [state, env, problem] of [
+      [stopped.state, stopped.env, (d: string) => `^already holds a run that has not ended; continue it with 'pb resume ${escapeRe(d)}', or remove the directory or choose another --state directory$`],
+      // A finished run cannot be resumed: the way out is another directory.
+      [finished, stopped.env, (d: string) => `^already holds a run that has ended \\(finished at [^)]+\\); remove it \\(rm -r ${escapeRe(d)}\\) or choose another --state directory$`],
     ] as const) {
       const before = stateFiles(state);
       const callsBefore = readFileSync(stopped.calls, 'utf8');
@@ -989,7 +991,7 @@ describe('stopped, failed and finished runs', () => {
       expectStateErrorLine(
         errors[0]!,
         state,
-        new RegExp(`^already holds a run; continue it with 'pb resume ${escapeRe(state)}' or choose another --state directory$`),
+        new RegExp(problem(state)),
         ctx,
         1,
       );
@@ -1042,8 +1044,9 @@ describe('stopped, failed and finished runs', () => {
     // inspect reads the crashed run without its lock: it waits on the next call of Record.
     const insp = await pb(['inspect', '--json', state]);
     expect(insp.code, describeProc(insp)).toBe(EXIT_OK);
-    const report = JSON.parse(insp.stdout) as { status: string; stack: Array<{ playbook: string; step: string }>; locals: Record<string, unknown> };
-    expect(report.status).toMatch(/^waiting on tool Record \(call [0-9a-f]+:\d+\) at step 01\.01$/);
+    const report = JSON.parse(insp.stdout) as { status: string; waitingOn: string | null; stack: Array<{ playbook: string; step: string }>; locals: Record<string, unknown> };
+    expect(report.status).toBe('incomplete');
+    expect(report.waitingOn).toMatch(/^tool Record \(call [0-9a-f]+:\d+\) at step 01\.01$/);
     expect(report.stack).toMatchObject([{ playbook: 'Main', step: '01.01' }]);
     expect(report.locals.i).toBeGreaterThanOrEqual(4);
     const p = await pb(['resume', state], { env });

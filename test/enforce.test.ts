@@ -835,7 +835,8 @@ describe('durability', () => {
 
     // The audit of the killed run: three steps done, the fourth waiting on its tool call.
     const before = await audit(state);
-    expect(before.status).toMatch(/^waiting on tool PageOncall \(call [0-9a-f]+:\d+\) at step /);
+    expect(before.status).toBe('incomplete');
+    expect(before.waitingOn).toMatch(/^tool PageOncall \(call [0-9a-f]+:\d+\) at step /);
     const pb1 = before.plans[0]!;
     expect(pb1.status).toBe('running');
     expect(statuses(pb1)).toEqual(['acknowledge_alert completed', 'gather_signals completed', 'assess_severity completed', 'page_oncall in_progress', 'open_ticket pending']);

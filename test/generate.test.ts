@@ -509,7 +509,7 @@ Asks the user one question, then calls a slow tool.
 - Return f"{$name} said {$answer}"
 `;
 
-/** Every line durable.pb prints in a complete run (the Ask's question comes from phrase_question). */
+/** Every line durable.pb prints in a complete run (the Ask's question comes from phrase_question); the runs pass --phrase). */
 const DURABLE_LINES = [
   'main start',
   'main before generate',
@@ -528,7 +528,7 @@ const journal = (state: string) => decodeJournal(readFileSync(join(state, 'journ
 async function stoppedRun(name: string): Promise<{ state: string; first: Proc }> {
   fake.setResponder(writer([[/^Interview the user$/, [interview(10)]]]));
   const state = join(tmp(name), 'state');
-  const first = await pb(['run', fix('durable.pb'), '--tools', TOOLS, '--state', state]);
+  const first = await pb(['run', fix('durable.pb'), '--tools', TOOLS, '--state', state, '--phrase']);
   expect(first.code, first.stderr).toBe(EXIT_RUNTIME);
   expect(first.stderr).toMatch(/error: end of input while asking for \$answer/);
   expect(first.stderr).toContain(`pb resume ${state}`);
@@ -589,7 +589,7 @@ describe('GeneratePlaybook in a durable run', () => {
     const state = join(tmp('kill'), 'state');
     // The second Slow call is the generated playbook's: kill in the middle of it.
     const marks = () => read(files.mark).split('\n').filter((l) => l !== '').length;
-    const first = await pb(['run', fix('durable.pb'), '--tools', TOOLS, '--state', state], { input: 'blue\n', killWhen: () => marks() >= 2, killAfterMs: 200 });
+    const first = await pb(['run', fix('durable.pb'), '--tools', TOOLS, '--state', state, '--phrase'], { input: 'blue\n', killWhen: () => marks() >= 2, killAfterMs: 200 });
     expect(first.killed, `not killed: exit ${first.code}\n${first.stderr}`).toBe(true);
     expect(first.signal).toBe('SIGKILL');
     expect(lines(first.stdout)).toEqual(DURABLE_LINES.slice(0, 5));

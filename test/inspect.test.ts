@@ -47,10 +47,10 @@ describe('pb inspect / pb audit stop at the end of the journal', () => {
     expect(last).toBeGreaterThan(0);
 
     const { report, text, audit } = await look(state);
-    expect(report.status).toBe('running (last effect: say at step 02.02)');
+    expect(report).toMatchObject({ status: 'incomplete', waitingOn: null, lastEffect: 'say at step 02.02' });
     expect(report.locals.i).toBe(last);
     expect(report.effects).toBe(last);
-    expect(text.stdout).toMatch(/^run [0-9a-f]+ in .*: running \(last effect: say at step 02\.02\)\n/);
+    expect(text.stdout).toMatch(/^run [0-9a-f]+ in .*: incomplete \(last effect: say at step 02\.02\); pb resume continues it\n/);
     expect(audit.status).toBe(report.status);
 
     // The run itself goes on where the journal ends (for 10 more ticks of 3 steps each).
@@ -67,8 +67,8 @@ describe('pb inspect / pb audit stop at the end of the journal', () => {
     expect(records(state).some((r) => r.t === 'end')).toBe(false);
 
     const { report, audit } = await look(state);
-    expect(report.status).toMatch(/^running \(/);
-    expect(report.status).not.toMatch(/finished/);
+    expect(report.status).toBe('incomplete');
+    expect(report.lastEffect).toEqual(expect.any(String));
     expect(report.ended).toBeUndefined();
     expect(audit.status).toBe(report.status);
     // It stopped at the last journaled effect, not somewhere inside (or after) the loop.
@@ -98,6 +98,7 @@ describe('pb inspect / pb audit stop at the end of the journal', () => {
     const run = await runCli(['run', join(FIX, 'spin.pb'), '--state', state], { killWhen: fileChanged(join(state, 'journal.pbj')), killAfterMs: 200 });
     expect(run.killed, describeRun(run)).toBe(true);
     const { report } = await look(state);
-    expect(report.status).toMatch(/^running \((no effect journaled yet|last effect: say at step 01)\)$/);
+    expect(report.status).toBe('incomplete');
+    expect(report.lastEffect).toMatch(/^(no effect journaled yet|say at step 01)$/);
   });
 });

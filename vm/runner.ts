@@ -50,7 +50,12 @@ export interface ModelHost {
   driver?: Partial<Omit<DriverOptions, 'model'>>;
   /** Stop with an error after this many model calls in this process. */
   maxCalls?: number;
-  /** Have the model phrase the question of a deterministic `Ask user for $x`. */
+  /**
+   * Have the model phrase the question of a deterministic `Ask user for $x` (default false: the
+   * question is the step's own words). An agent's `phrase_questions: true|false` metadata wins.
+   * A durable run must be resumed with the same setting (`pb run --phrase` writes it into the
+   * program's agent metadata instead, so it is kept with the run).
+   */
   phraseAsks?: boolean;
   /** Told about every completed model call (accounting, progress). */
   onCall?: (site: CallSite, reply: ModelReply, replayed: boolean) => void;
@@ -481,7 +486,11 @@ export class Runner {
       case 'ask': {
         let prompt = effect.prompt;
         const frame = m.frames[m.frames.length - 1]!;
-        if (prompt && this.driver && this.options.model?.phraseAsks !== false && effect.variable && effect.variable !== '?') {
+        // The question is the step's own words; the model phrases it only when asked to (opt-in,
+        // so a program of code steps never calls the model). Agent metadata travels with the
+        // program, so a resumed run phrases exactly as it did before.
+        const phrase = m.program.agents.find((a) => a.name === effect.at.agent)?.metadata.phrase_questions;
+        if (prompt && this.driver && (phrase === true || (phrase !== false && this.options.model?.phraseAsks === true)) && effect.variable && effect.variable !== '?') {
           this.nlDepth++;
           try {
             prompt = await this.driver.phrase(frame, effect.variable, prompt, effect.at.step);

@@ -19,7 +19,7 @@ export function registerAuditCommands(program: Command): void {
           writeOut(JSON.stringify(r, null, 2));
           return;
         }
-        const lines = [`run ${r.runId} in ${r.dir}: ${r.status}; ${r.plans.length} plan${r.plans.length === 1 ? '' : 's'}`];
+        const lines = [`run ${r.runId} in ${r.dir}: ${r.status}${r.waitingOn ? `, waiting on ${r.waitingOn}` : r.lastEffect ? ` (last effect: ${r.lastEffect})` : ''}; ${r.plans.length} plan${r.plans.length === 1 ? '' : 's'}`];
         for (const p of r.plans) lines.push('', ...planTable(p));
         writeOut(lines.join('\n'));
       } catch (err) {

@@ -28,70 +28,107 @@ function fail(err: unknown): void {
   throw err;
 }
 
+/** One file's result in `pb check --json` and `pb compile --json` (documented in the README). */
+export interface FileReport {
+  file: string;
+  /** ok: compiled (maybe with warnings); errors: compile errors; unreadable: could not be read; unwritable: the output could not be written. */
+  status: 'ok' | 'errors' | 'unreadable' | 'unwritable';
+  errors: number;
+  warnings: number;
+  diagnostics: Diagnostic[];
+  /** The one-line error for unreadable or unwritable, else null. */
+  message: string | null;
+}
+
+function report(file: string, diagnostics: Diagnostic[], shown: Diagnostic[] = diagnostics): FileReport {
+  const errors = countErrors(diagnostics);
+  return { file, status: errors ? 'errors' : 'ok', errors, warnings: diagnostics.length - errors, diagnostics: shown, message: null };
+}
+
+function unreadable(file: string, err: LoadError): FileReport {
+  return { file, status: 'unreadable', errors: 0, warnings: 0, diagnostics: [], message: err.message };
+}
+
+const printJson = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+
+/** x.pb, x.md, x.yaml, x.yml, x.json -> x.pbasm */
+export function defaultOutput(file: string): string {
+  return `${file.replace(/\.(pb|md|ya?ml|json)$/i, '')}.pbasm`;
+}
+
 export function registerCompilerCommands(program: Command): void {
   program
     .command('check')
-    .description('compile .pb files and report diagnostics only')
-    .argument('<files...>', '.pb files to check')
-    .option('--json', 'print diagnostics as JSON on stdout')
+    .description('compile .pb (or Locus .yaml/.json) files and report diagnostics only')
+    .argument('<files...>', 'files to check')
+    .option('--json', 'print one JSON report for all files on stdout (shape: see the README)')
     .option('-q, --quiet', 'print errors only, no warnings')
     .option('--strict', 'also fail (exit 1) on code-looking steps read as natural language (malformed-code, nl-fallback, unknown-interpolation)')
     .action((files: string[], opts: { json?: boolean; quiet?: boolean; strict?: boolean }) => {
-      const all: Diagnostic[] = [];
-      let failed = false;
+      // Every file is checked, also after one that cannot be read.
+      const reports: FileReport[] = [];
       for (const file of files) {
         try {
           const r = compileFile(file);
           const shown = opts.quiet ? r.diagnostics.filter((d) => d.severity === 'error' || (opts.strict && STRICT_CODES.has(d.code))) : r.diagnostics;
-          all.push(...r.diagnostics);
+          reports.push(report(file, r.diagnostics, shown));
           if (!opts.json && shown.length) process.stderr.write(`${formatDiagnostics(shown, r.sources)}\n`);
-          if (r.errorCount > 0) failed = true;
         } catch (err) {
           if (!(err instanceof LoadError)) throw err;
-          process.stderr.write(`${err.rendered}\n`);
-          process.exitCode = EXIT.io;
-          return;
+          reports.push(unreadable(file, err));
+          if (!opts.json) process.stderr.write(`${err.rendered}\n`);
         }
       }
-      const strictFailures = opts.strict ? all.filter((d) => d.severity === 'warning' && STRICT_CODES.has(d.code)).length : 0;
-      if (opts.json) process.stdout.write(`${JSON.stringify({ diagnostics: all }, null, 2)}\n`);
-      else {
+      const errors = reports.reduce((n, r) => n + r.errors, 0);
+      const warnings = reports.reduce((n, r) => n + r.warnings, 0);
+      const unread = reports.filter((r) => r.status === 'unreadable').length;
+      const strictFailures = opts.strict ? reports.reduce((n, r) => n + r.diagnostics.filter((d) => d.severity === 'warning' && STRICT_CODES.has(d.code)).length, 0) : 0;
+      if (opts.json) printJson({ files: reports, errors, warnings, unreadable: unread, ...(opts.strict ? { strictFailures } : {}) });
+      // (When no file could be read, the one-line errors say it all.)
+      else if (unread < files.length) {
         const strict = strictFailures ? ` (--strict: ${strictFailures} warning${strictFailures === 1 ? '' : 's'} fail the check)` : '';
-        process.stderr.write(`${files.length} file${files.length === 1 ? '' : 's'} checked: ${summary(all)}${strict}\n`);
+        process.stderr.write(`${files.length} file${files.length === 1 ? '' : 's'} checked: ${unread ? `${unread} unreadable, ` : ''}${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}${strict}\n`);
       }
-      process.exitCode = failed || strictFailures > 0 ? EXIT.compile : EXIT.ok;
+      process.exitCode = unread ? EXIT.io : errors || strictFailures > 0 ? EXIT.compile : EXIT.ok;
     });
 
   program
     .command('compile')
-    .description('compile a .pb file to a .pbasm bytecode container')
-    .argument('<file>', '.pb source')
-    .option('-o, --output <file>', 'output path (default: <file> with .pbasm)')
-    .option('--json', 'print diagnostics as JSON on stdout')
+    .description('compile a .pb (or Locus .yaml/.json) file to a .pbasm bytecode container')
+    .argument('<file>', 'source: .pb, .yaml, .yml or .json')
+    .option('-o, --output <file>', 'output path (default: <file> with its extension replaced by .pbasm)')
+    .option('--json', 'print a JSON report on stdout (shape: see the README)')
     .action((file: string, opts: { output?: string; json?: boolean }) => {
       let r;
       try {
         r = compileFile(file);
       } catch (err) {
-        return fail(err);
+        if (!(err instanceof LoadError) || !opts.json) return fail(err);
+        printJson({ ...unreadable(file, err), output: null, bytes: null });
+        process.exitCode = EXIT.io;
+        return;
       }
-      if (opts.json) process.stdout.write(`${JSON.stringify({ diagnostics: r.diagnostics }, null, 2)}\n`);
-      else if (r.diagnostics.length) process.stderr.write(`${formatDiagnostics(r.diagnostics, r.sources)}\n`);
+      const base = report(file, r.diagnostics);
+      if (!opts.json && r.diagnostics.length) process.stderr.write(`${formatDiagnostics(r.diagnostics, r.sources)}\n`);
       if (!r.program) {
-        if (!opts.json) process.stderr.write(`${file}: not compiled: ${summary(r.diagnostics)}\n`);
+        if (opts.json) printJson({ ...base, output: null, bytes: null });
+        else process.stderr.write(`${file}: not compiled: ${summary(r.diagnostics)}\n`);
         process.exitCode = EXIT.compile;
         return;
       }
-      const out = opts.output ?? file.replace(/\.(pb|md)$/i, '') + '.pbasm';
+      const out = opts.output ?? defaultOutput(file);
       const bytes = encodeProgram(r.program);
       try {
         writeFileAtomic(out, bytes);
       } catch (err) {
-        process.stderr.write(`${out}: error: cannot write: ${(err as Error).message}\n`);
+        const message = `${out}: error: cannot write: ${(err as Error).message}`;
+        if (opts.json) printJson({ ...base, status: 'unwritable', message, output: null, bytes: null });
+        else process.stderr.write(`${message}\n`);
         process.exitCode = EXIT.io;
         return;
       }
-      if (!opts.json) process.stderr.write(`${file} -> ${out} (${bytes.length} bytes; ${summary(r.diagnostics)})\n`);
+      if (opts.json) printJson({ ...base, output: out, bytes: bytes.length });
+      else process.stderr.write(`${file} -> ${out} (${bytes.length} bytes; ${summary(r.diagnostics)})\n`);
     });
 
   program

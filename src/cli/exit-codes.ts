@@ -16,3 +16,6 @@ export const EXIT = {
   /** A bug in pbvm itself. */
   internal: 70,
 } as const;
+
+/** One of the exit codes above. */
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

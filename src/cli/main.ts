@@ -8,12 +8,13 @@ import { registerAuditCommands } from './audit-commands.js';
 import { EXIT } from './exit-codes.js';
 import { OutputClosed, writeStderr } from '../console-io.js';
 import { isSystemError, systemErrorText } from '../io-errors.js';
+import { VERSION } from '../version.js';
 
 const program = new Command();
 program
   .name('pb')
   .description('pbvm: compile and run markdown playbooks (.pb) on a durable stack VM')
-  .version('0.1.0')
+  .version(VERSION)
   // A usage error is one line, with where to find the usage.
   .configureOutput({ outputError: (str, write) => write(`pb: ${str.trimEnd()} (see ${helpHint()})\n`) })
   .exitOverride();

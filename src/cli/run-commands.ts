@@ -10,9 +10,12 @@ import { InputFileError, OutputClosed, writeOut, writeStderr } from '../console-
 import { parseWhole, readEnv, SettingError } from '../env-settings.js';
 import { isSystemError, systemErrorText } from '../io-errors.js';
 import { Interrupted } from '../../vm/interrupt.js';
+import { closeStatusLine, setStatusLine, StatusLine, statusLineWanted } from '../status-line.js';
 import { EXIT } from './exit-codes.js';
 import { startupState } from '../startup-message.js';
-import type { Value } from '../../vm/pbasm/program.js';
+import type { Program, Value } from '../../vm/pbasm/program.js';
+import { entryArgsProblem } from '../entry-args.js';
+import { RESUME_HELP_AFTER, RUN_HELP_AFTER } from './help-text.js';
 
 /** --arg name=value (repeatable); the value is JSON when it parses as JSON, else text. */
 function collectArg(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
@@ -67,7 +70,7 @@ function interruptible(state: string | undefined): { signal?: AbortSignal; recei
 
 function finish(result: RunResult, stats: boolean, started: number, configured?: ConfiguredModel): void {
   const { outcome, machine } = result;
-  if (configured && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  closeStatusLine();
   if (stats) {
     const ms = performance.now() - started;
     writeStderr(`pb: ${outcome.status}: ${machine.steps} steps, ${machine.seq} effects, ${ms.toFixed(1)} ms`);
@@ -83,6 +86,7 @@ function finish(result: RunResult, stats: boolean, started: number, configured?:
 
 /** Turns what stopped a command into one line and an exit code; `state` is the run's directory, if durable. */
 function handle(err: unknown, state?: string, signal?: NodeJS.Signals): void {
+  closeStatusLine();
   if (err instanceof LoadError) {
     writeStderr(err.rendered);
     process.exitCode = err.diagnostics.length ? EXIT.compile : EXIT.io;
@@ -120,13 +124,34 @@ interface RunFlags {
   library?: string;
   arg?: Record<string, unknown>;
   message?: string;
+  phrase?: boolean;
+}
+
+/**
+ * --phrase: every agent that does not say otherwise gets `phrase_questions: true`. It goes into
+ * the program itself, so the state directory keeps it and a resume phrases the same way.
+ */
+function withPhrasedQuestions(program: Program): Program {
+  return { ...program, agents: program.agents.map((a) => ('phrase_questions' in a.metadata ? a : { ...a, metadata: { ...a.metadata, phrase_questions: true } })) };
+}
+
+/** A run's status in words: `failed (message); pb resume can continue it`, `incomplete, waiting on ...`. */
+function standingText(r: { status: string; resumable: boolean; waitingOn: string | null; lastEffect: string | null; ended: { message: string | null } | null }): string {
+  const why = r.ended?.message ? ` (${r.ended.message})` : '';
+  const waiting = r.waitingOn ? `, waiting on ${r.waitingOn}` : r.lastEffect ? ` (last effect: ${r.lastEffect})` : '';
+  const resume = r.status === 'failed' && r.resumable ? '; pb resume can continue it' : r.status === 'incomplete' ? '; pb resume continues it' : '';
+  return `${r.status}${why}${waiting}${resume}`;
 }
 
 /** The model for this run, if any; prints where replies come from. */
 function model(opts: RunFlags) {
-  const tty = !!process.stderr.isTTY;
+  const tty = statusLineWanted(process.env, !!process.stderr.isTTY);
+  const status = tty ? new StatusLine((s) => process.stderr.write(s), () => process.stderr.columns) : undefined;
+  setStatusLine(status);
+  // Whatever ends the process, the terminal is left without a half-drawn status line.
+  if (status) process.once('exit', () => status.hide());
   const progress = (line: string, live: boolean) => {
-    if (live) process.stderr.write(`\r\x1b[K${line}`);
+    if (live && status) status.show(line);
     else writeStderr(line);
   };
   try {
@@ -155,8 +180,9 @@ function withModelOptions(cmd: Command): Command {
 
 export function registerRunCommands(program: Command): void {
   withModelOptions(program.command('run'))
-    .description('run a program (.pb or .pbasm); stdout carries only what it says')
-    .argument('<file>', 'program to run')
+    .description('run a program (.pb, .pbasm, or a Locus .yaml/.json playbook); stdout carries only what it says')
+    .argument('<file>', 'program to run: .pb, .pbasm, .yaml, .yml or .json')
+    .option('--phrase', "let the model phrase each `Ask user for $x` question (default: the step's own words; agent metadata phrase_questions: true does the same)")
     .option('--input <file>', 'read user input from a file instead of stdin')
     .option('--tools <module>', 'TS/JS module whose exported functions are host tools')
     .option('--tool-timeout <ms>', 'limit of a host tool call that sets none of its own (default: $PB_TOOL_TIMEOUT_MS or 120000; 0: no limit)', milliseconds)
@@ -165,6 +191,7 @@ export function registerRunCommands(program: Command): void {
     .option('--arg <name=value>', 'argument of the entry playbook (repeatable; JSON or text)', collectArg)
     .option('--stats', 'print run statistics to stderr at the end')
     .option('--message <text>', 'the startup message: $startup_message for a program that reads it (default: piped stdin)')
+    .addHelpText('after', RUN_HELP_AFTER)
     .action(async (file: string, opts: RunFlags) => {
       const started = performance.now();
       const stop = interruptible(opts.state);
@@ -172,11 +199,18 @@ export function registerRunCommands(program: Command): void {
         const env = readEnv(process.env);
         const loaded = loadProgram(file);
         if (loaded.rendered) writeStderr(loaded.rendered);
+        const problem = entryArgsProblem(loaded.program, (opts.arg ?? {}) as Record<string, Value>);
+        if (problem) {
+          writeStderr(`pb: error: ${file}: ${problem}`);
+          process.exitCode = EXIT.usage;
+          return;
+        }
         const configured = model(opts);
         if (configured === null) return;
         const initialState = await startupState(loaded.program, opts.message);
         const toolTimeoutMs = opts.toolTimeout ?? env.toolTimeoutMs;
-        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host, args: opts.arg as Record<string, Value> | undefined, initialState, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`), toolTimeoutMs, interrupt: stop.signal });
+        const program = opts.phrase ? withPhrasedQuestions(loaded.program) : loaded.program;
+        const result = await runProgram(program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host, args: opts.arg as Record<string, Value> | undefined, initialState, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`), toolTimeoutMs, interrupt: stop.signal });
         finish(result, !!opts.stats, started, configured);
       } catch (err) {
         handle(err, opts.state, stop.received());
@@ -193,6 +227,7 @@ export function registerRunCommands(program: Command): void {
     .option('--tool-timeout <ms>', 'limit of a host tool call that sets none of its own (default: the run\'s; 0: no limit)', milliseconds)
     .option('--max-steps <n>', 'new step budget', positiveInt)
     .option('--stats', 'print run statistics to stderr at the end')
+    .addHelpText('after', RESUME_HELP_AFTER)
     .action(async (dir: string, opts: RunFlags) => {
       const started = performance.now();
       const stop = interruptible(dir);
@@ -223,7 +258,7 @@ export function registerRunCommands(program: Command): void {
           writeOut(JSON.stringify(r, null, 2));
           return;
         }
-        const lines = [`run ${r.runId} in ${r.dir}: ${r.status}${r.ended?.message && !r.status.includes(r.ended.message) ? ` (${r.ended.message})` : ''}`, `  ${r.steps} steps, ${r.effects} effects; last snapshot: ${r.snapshotAt}`, 'call stack (innermost last):'];
+        const lines = [`run ${r.runId} in ${r.dir}: ${standingText(r)}`, `  ${r.steps} steps, ${r.effects} effects; last snapshot: ${r.snapshotAt ?? 'none (replayed from the start)'}`, 'call stack (innermost last):'];
         if (r.stack.length === 0) lines.push('  (empty)');
         for (const s of r.stack) lines.push(`  ${s.agent}.${s.playbook}  step ${s.step}  (${s.file}:${s.line})`);
         lines.push('variables:');

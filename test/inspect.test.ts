@@ -69,7 +69,7 @@ describe('pb inspect / pb audit stop at the end of the journal', () => {
     const { report, audit } = await look(state);
     expect(report.status).toBe('incomplete');
     expect(report.lastEffect).toEqual(expect.any(String));
-    expect(report.ended).toBeUndefined();
+    expect(report.ended).toBeNull();
     expect(audit.status).toBe(report.status);
     // It stopped at the last journaled effect, not somewhere inside (or after) the loop.
     expect(report.steps).toBeLessThan(10);

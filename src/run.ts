@@ -9,6 +9,7 @@ import type { Program, Value } from '../vm/pbasm/program.js';
 import { Machine } from '../vm/machine.js';
 import { toPlain } from '../vm/values.js';
 import { PbRuntimeError } from '../vm/errors.js';
+import { LIMIT_RANGES, type Limits } from '../vm/limits.js';
 import { decodeJournal, encodeRecord, type JournalRecord } from '../vm/durable/journal.js';
 import { captureMachine, decodeSnapshot, encodeSnapshot, restoreMachine, type SnapshotFile } from '../vm/durable/snapshot.js';
 import { ReplayEnd, replayFromJournal, Runner, type DurableSink, type ModelHost, type RunOutcome, type RunnerIO, type RunnerOptions, type ToolHost } from '../vm/runner.js';
@@ -29,6 +30,8 @@ export interface RunOptions {
   /** Module whose exported functions become host tools. */
   tools?: string;
   maxSteps?: number;
+  /** Bounds on values and run state (vm/limits.ts); kept with a durable run for `pb resume`. */
+  limits?: Partial<Limits>;
   model?: ModelHost;
   /** Arguments of the entry playbook(s), by parameter name. */
   args?: Record<string, Value>;
@@ -108,7 +111,7 @@ function generationReports(warn: ((message: string) => void) | undefined): Runne
 
 export async function runProgram(program: Program, options: RunOptions = {}): Promise<RunResult> {
   const runId = randomBytes(6).toString('hex');
-  const machine = new Machine(program, { maxSteps: options.maxSteps, runId, entryArgs: options.args });
+  const machine = new Machine(program, { maxSteps: options.maxSteps, runId, entryArgs: options.args, limits: options.limits });
   machine.clock = new Date().toISOString();
   const io = options.io ?? consoleIO(inputReader(options.input, 0));
   const tools = await toolHost(options.tools, program, runId);
@@ -133,6 +136,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
       inputFile: options.input ? resolve(options.input) : null,
       tools: options.tools ? resolve(options.tools) : null,
       maxSteps: options.maxSteps ?? null,
+      limits: { ...options.limits },
       args: options.args ?? {},
       // A resumed run keeps using the same playbook library.
       library: typeof options.library === 'object' ? null : resolve(options.library ?? DEFAULT_LIBRARY_DIR),
@@ -196,18 +200,28 @@ function loadRun(store: RunStore): LoadedRun {
   }
 }
 
+/** The limits a run was started with (host.limits), with `override` applied; unknown entries are ignored. */
+function runLimits(host: Record<string, Value>, override?: Partial<Limits>): Partial<Limits> {
+  const out: Partial<Limits> = {};
+  const saved = host.limits;
+  if (saved && typeof saved === 'object' && !Array.isArray(saved)) {
+    for (const key of Object.keys(LIMIT_RANGES) as Array<keyof Limits>) if (typeof saved[key] === 'number') out[key] = saved[key];
+  }
+  return { ...out, ...override };
+}
+
 /** The machine as of the last snapshot, or a fresh one when the run has none yet. */
-function machineAt(run: LoadedRun, dir: string, maxSteps?: number): Machine {
+function machineAt(run: LoadedRun, dir: string, maxSteps?: number, limits?: Partial<Limits>): Machine {
   if (!run.snapshot) {
     const args = run.start.host?.args;
     const entryArgs = args && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, Value>) : {};
-    const m = new Machine(run.program, { maxSteps, runId: run.start.runId, entryArgs });
+    const m = new Machine(run.program, { maxSteps, runId: run.start.runId, entryArgs, limits });
     m.clock = run.start.at;
     m.start();
     return m;
   }
   try {
-    return restoreMachine(run.program, run.snapshot.machine, { maxSteps });
+    return restoreMachine(run.program, run.snapshot.machine, { maxSteps, limits });
   } catch (err) {
     if (err instanceof FormatError) throw new StateError(`${dir}: error: ${err.message}`);
     throw err;
@@ -219,6 +233,8 @@ export interface ResumeOptions {
   input?: string;
   tools?: string;
   maxSteps?: number;
+  /** Limits to use from now on (the ones the run started with otherwise). */
+  limits?: Partial<Limits>;
   model?: ModelHost;
   io?: RunnerIO;
   store?: RunStore;
@@ -254,14 +270,15 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
     }
     const host = run.start.host ?? {};
     const maxSteps = options.maxSteps ?? (typeof host.maxSteps === 'number' ? host.maxSteps : undefined);
-    const machine = machineAt(run, dir, maxSteps);
+    const limits = runLimits(host, options.limits);
+    const machine = machineAt(run, dir, maxSteps, limits);
     const inputsSeen = run.records.filter((r) => r.t === 'input').length;
     const inputFile = options.input ?? (typeof host.inputFile === 'string' ? host.inputFile : undefined);
     const io = options.io ?? consoleIO(inputReader(inputFile, options.input ? 0 : inputsSeen));
     const toolsPath = options.tools ?? (typeof host.tools === 'string' ? host.tools : undefined);
     const tools = await toolHost(toolsPath, run.program, machine.runId);
     const sync: SyncPolicy = host.sync === 'always' ? 'always' : 'snapshot';
-    const sink = new StoreSink(store, run.programSha, { ...host, ...(options.input ? { inputFile: resolve(options.input) } : {}) }, sync);
+    const sink = new StoreSink(store, run.programSha, { ...host, limits, ...(options.input ? { inputFile: resolve(options.input) } : {}) }, sync);
     sink.append([{ t: 'resume', at: new Date().toISOString(), fromSeq: machine.seq }]);
     const generator = makeGenerator(options.library ?? (typeof host.library === 'string' ? host.library : undefined), machine.runId);
     const runner = new Runner(machine, {
@@ -338,7 +355,7 @@ async function replayRun(dir: string): Promise<{ run: LoadedRun; machine: Machin
   const store = new LocalDirRunStore(dir);
   if (!store.exists()) throw new StateError(`${dir}: error: not a pbvm state directory (no journal.pbj)`);
   const run = loadRun(store);
-  const machine = machineAt(run, dir);
+  const machine = machineAt(run, dir, undefined, runLimits(run.start.host ?? {}));
   const io: RunnerIO = { writeLines: () => {}, readLine: async () => null };
   let waitingOn: string | undefined;
   try {

@@ -9,6 +9,7 @@ import { ToolLoadError } from '../tools.js';
 import { writeStderr } from '../console-io.js';
 import { EXIT } from './exit-codes.js';
 import type { Value } from '../../vm/pbasm/program.js';
+import { LimitConfigError, parseLimit, type Limits } from '../../vm/limits.js';
 
 /** --arg name=value (repeatable); the value is JSON when it parses as JSON, else text. */
 function collectArg(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
@@ -24,6 +25,19 @@ function collectArg(value: string, previous: Record<string, unknown> = {}): Reco
   }
   return { ...previous, [name]: parsed };
 }
+
+/** --limit name=value (repeatable): one of the limits of vm/limits.ts. */
+function collectLimit(value: string, previous: Partial<Limits> = {}): Partial<Limits> {
+  try {
+    const [key, n] = parseLimit(value);
+    return { ...previous, [key]: n };
+  } catch (err) {
+    if (err instanceof LimitConfigError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
+}
+
+const LIMIT_HELP = 'set a limit on values and run state: list-length, string-length, nesting or state-bytes (repeatable; e.g. state-bytes=1g)';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -70,6 +84,7 @@ interface RunFlags {
   contextBudget?: number;
   library?: string;
   arg?: Record<string, unknown>;
+  limit?: Partial<Limits>;
 }
 
 /** The model for this run, if any; prints where replies come from. */
@@ -112,6 +127,7 @@ export function registerRunCommands(program: Command): void {
     .option('--state <dir>', 'journal and snapshot the run here, so `pb resume` can continue it')
     .option('--max-steps <n>', 'stop with an error after this many steps', positiveInt)
     .option('--arg <name=value>', 'argument of the entry playbook (repeatable; JSON or text)', collectArg)
+    .option('--limit <name=value>', LIMIT_HELP, collectLimit)
     .option('--stats', 'print run statistics to stderr at the end')
     .action(async (file: string, opts: RunFlags) => {
       const started = performance.now();
@@ -120,7 +136,7 @@ export function registerRunCommands(program: Command): void {
         if (loaded.rendered) writeStderr(loaded.rendered);
         const configured = model(opts);
         if (configured === null) return;
-        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host, args: opts.arg as Record<string, Value> | undefined, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`) });
+        const result = await runProgram(loaded.program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, limits: opts.limit, model: configured?.host, args: opts.arg as Record<string, Value> | undefined, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`) });
         finish(result, !!opts.stats, started, configured);
       } catch (err) {
         handle(err);
@@ -133,13 +149,14 @@ export function registerRunCommands(program: Command): void {
     .option('--input <file>', 'read further user input from this file')
     .option('--tools <module>', 'load host tools from this module (default: the one the run started with)')
     .option('--max-steps <n>', 'new step budget', positiveInt)
+    .option('--limit <name=value>', `${LIMIT_HELP}; default: the run's own`, collectLimit)
     .option('--stats', 'print run statistics to stderr at the end')
     .action(async (dir: string, opts: RunFlags) => {
       const started = performance.now();
       try {
         const configured = model(opts);
         if (configured === null) return;
-        const result = await resumeRun(dir, { input: opts.input, tools: opts.tools, maxSteps: opts.maxSteps, model: configured?.host, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`) });
+        const result = await resumeRun(dir, { input: opts.input, tools: opts.tools, maxSteps: opts.maxSteps, limits: opts.limit, model: configured?.host, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`) });
         finish(result, !!opts.stats, started, configured);
       } catch (err) {
         handle(err);

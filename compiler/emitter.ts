@@ -57,7 +57,8 @@ export class Emitter {
   constant(v: Value): number {
     if (v === 0) v = 0; // -0 becomes 0 (msgpack and JSON have no negative zero)
     else if (typeof v === 'string') v = wellFormed(v); // "\uD800" escapes cannot be stored
-    const key = typeof v === 'string' ? `s${v}` : `j${JSON.stringify(v)}`;
+    // Numbers by their text: JSON would spell Infinity (`1e999`) as null and merge the two.
+    const key = typeof v === 'string' ? `s${v}` : typeof v === 'number' ? `n${v}` : `j${JSON.stringify(v)}`;
     let i = this.constIndex.get(key);
     if (i === undefined) {
       i = this.consts.length;

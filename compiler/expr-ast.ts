@@ -2,6 +2,7 @@
 import type { CstNode, IToken } from 'chevrotain';
 import { parseExpression } from '../grammar/expr-parser.js';
 import type { BinOp, Expr, Pos } from './ast.js';
+import { dataLiteral } from './data-literal.js';
 
 /** Maps an offset inside the parsed text to a source position. */
 export type PosMapper = (offset: number, length: number) => Pos;
@@ -21,6 +22,15 @@ export class ExprError {
 /** How deep brackets may nest in an expression or a metadata list (the parsers recurse). */
 export const MAX_NESTING = 64;
 const MAX_CHAIN = 256;
+/** Texts this long are first tried as a pure data literal (compiler/data-literal.ts). */
+const DATA_FAST_PATH = 512;
+
+/** The parser's reading of `text`, never the data-literal fast path (for tests that compare the two). */
+export function toExprByParser(text: string, at: PosMapper): Expr {
+  const parsed = parseExpression(text);
+  if (parsed.error) throw new ExprError(parsed.error.message, parsed.error.offset);
+  return new Builder(at).expression(parsed.cst!.children.expression![0] as CstNode);
+}
 
 /** Parses `text` into an Expr; throws ExprError (with an offset) when it is not one. */
 export function toExpr(text: string, at: PosMapper): Expr {
@@ -28,6 +38,10 @@ export function toExpr(text: string, at: PosMapper): Expr {
   if (simple) return simple;
   const depthProblem = nestingProblem(text);
   if (depthProblem !== undefined) throw new ExprError(`expression nested more than ${MAX_NESTING} deep`, depthProblem);
+  if (text.length >= DATA_FAST_PATH) {
+    const data = dataLiteral(text, at, (s) => unescape(s, 0));
+    if (data) return data;
+  }
   const parsed = parseExpression(text);
   if (parsed.error) throw new ExprError(parsed.error.message, parsed.error.offset);
   return new Builder(at).expression(parsed.cst!.children.expression![0] as CstNode);

@@ -6,6 +6,7 @@ export { encodeProgram, decodeProgram } from '../vm/pbasm/container.js';
 export { FormatError } from '../vm/pbasm/envelope.js';
 export type { Program, CodeObject, Value } from '../vm/pbasm/program.js';
 export { PbRuntimeError } from '../vm/errors.js';
+export { DEFAULT_LIMITS, type Limits } from '../vm/limits.js';
 export type { RunnerIO, ModelHost, ToolHost, RunOutcome } from '../vm/runner.js';
 export { compileFile, loadProgram, LoadError } from './load-program.js';
 export { runProgram, resumeRun, inspectRun, auditRun, StateError, type RunOptions, type ResumeOptions, type RunResult, type RunReport, type AuditReport, type SyncPolicy } from './run.js';

@@ -414,8 +414,13 @@ export class Runner {
   private failed(error: PbRuntimeError): RunOutcome {
     const resumable = RESUMABLE.has(error.code);
     if (!resumable) this.machine.abandonPlans(`the run stopped: ${error.message}`);
-    this.flush();
-    this.journal({ t: 'end', status: 'failed', final: !resumable, message: error.message, at: new Date().toISOString() });
+    try {
+      this.flush();
+      this.journal({ t: 'end', status: 'failed', final: !resumable, message: error.message, at: new Date().toISOString() });
+    } catch (err) {
+      // The journal takes no more records: without its end record the run stays resumable.
+      if (!(err instanceof PbRuntimeError && err.code === 'state-unwritable')) throw err;
+    }
     return { status: 'failed', error, resumable };
   }
 

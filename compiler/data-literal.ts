@@ -9,6 +9,10 @@ import type { Expr, Pos } from './ast.js';
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'is']);
 const LINE_END = /[\n\r\u2028\u2029]/;
 
+const isDigit = (c: number) => c >= 48 && c <= 57;
+/** A letter, `_` or `$`: the start of a name or a $name. */
+const isWordStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36;
+
 /** Thrown to give up; caught by dataLiteral. */
 const NOT_DATA = Symbol('not a data literal');
 
@@ -37,8 +41,8 @@ export function dataLiteral(text: string, at: (offset: number, length: number) =
     if (c === '[') e = list();
     else if (c === '{') e = object();
     else if (c === '"' || c === "'") e = string();
-    else if (c === '-' || c === '+' || (c !== undefined && c >= '0' && c <= '9')) e = number();
-    else if (c !== undefined && /[A-Za-z_$]/.test(c)) e = word();
+    else if (c === '-' || c === '+' || isDigit(text.charCodeAt(i))) e = number();
+    else if (c !== undefined && isWordStart(text.charCodeAt(i))) e = word();
     else return give();
     space();
     const next = text[i];
@@ -120,13 +124,27 @@ export function dataLiteral(text: string, at: (offset: number, length: number) =
       i++;
       space();
     }
-    const m = /\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-    m.lastIndex = i;
-    const found = m.exec(text);
-    if (!found) give();
-    i += found![0].length;
-    if (/[A-Za-z0-9_.]/.test(text[i] ?? ' ')) give();
-    const v = Number(found![0]);
+    // The lexer's NumberLit: \d+(\.\d+)?([eE][+-]?\d+)?
+    const from = i;
+    const digits = () => {
+      const d = i;
+      while (isDigit(text.charCodeAt(i))) i++;
+      return i > d;
+    };
+    if (!digits()) give();
+    if (text[i] === '.' && isDigit(text.charCodeAt(i + 1))) {
+      i++;
+      digits();
+    }
+    if (text[i] === 'e' || text[i] === 'E') {
+      const mark = i++;
+      if (text[i] === '+' || text[i] === '-') i++;
+      if (!digits()) i = mark;
+    }
+    // Glued to a name or a dot, it is not a plain number.
+    const after = text.charCodeAt(i);
+    if (isWordStart(after) || isDigit(after) || after === 46) give();
+    const v = Number(text.slice(from, i));
     return lit(negative ? -v : v, start, i);
   };
 

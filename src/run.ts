@@ -8,7 +8,7 @@ import { FormatError, sha256 } from '../vm/pbasm/envelope.js';
 import type { Program, Value } from '../vm/pbasm/program.js';
 import { Machine } from '../vm/machine.js';
 import { toPlain } from '../vm/values.js';
-import { PbRuntimeError } from '../vm/errors.js';
+import { PbRuntimeError, StateWriteError } from '../vm/errors.js';
 import { LIMIT_RANGES, type Limits } from '../vm/limits.js';
 import { decodeJournal, encodeRecord, type JournalRecord } from '../vm/durable/journal.js';
 import { captureMachine, decodeSnapshot, encodeSnapshot, restoreMachine, type SnapshotFile } from '../vm/durable/snapshot.js';
@@ -149,6 +149,8 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
       store.create(bytes, encodeRecord({ t: 'start', runId, programSha, at: machine.clock, host }));
     } catch (err) {
       if (err instanceof RunStoreError) throw new StateError(`${store.location}: error: ${err.message}`);
+      // The start record holds the arguments: ones too deep to encode cannot start a durable run.
+      if (err instanceof StateWriteError) throw new StateError(`${store.location}: error: ${err.message} (check the --arg values)`);
       throw err;
     }
     const sink = new StoreSink(store, programSha, host, sync);
@@ -205,7 +207,11 @@ function runLimits(host: Record<string, Value>, override?: Partial<Limits>): Par
   const out: Partial<Limits> = {};
   const saved = host.limits;
   if (saved && typeof saved === 'object' && !Array.isArray(saved)) {
-    for (const key of Object.keys(LIMIT_RANGES) as Array<keyof Limits>) if (typeof saved[key] === 'number') out[key] = saved[key];
+    for (const key of Object.keys(LIMIT_RANGES) as Array<keyof Limits>) {
+      const v = saved[key];
+      // One this build no longer allows (its range changed) falls back to the default.
+      if (typeof v === 'number' && v >= LIMIT_RANGES[key][0] && v <= LIMIT_RANGES[key][1] && Number.isInteger(v)) out[key] = v;
+    }
   }
   return { ...out, ...override };
 }

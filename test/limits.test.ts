@@ -218,6 +218,26 @@ describe('limits are documented, configurable and validated', () => {
   });
 });
 
+describe('a durable run keeps its limits', () => {
+  it('pb resume uses the limits the run started with, unless given --limit again', async () => {
+    const dir = tmp('keep');
+    const file = join(dir, 'later.pb');
+    writeFileSync(file, '# K\n\n## Main\n### Steps\n- Ask user for $n\n- Say len(range(int($n)))\n');
+    const state = join(dir, 'st');
+    const first = await runCli(['run', '--state', state, '--limit', 'list-length=100', file], { input: '' });
+    expect(first.code, describeRun(first)).toBe(3);
+    expect(first.stderr).toMatch(/end of input/);
+    const kept = await runCli(['resume', state], { input: '500\n' });
+    expect(kept.code, describeRun(kept)).toBe(3);
+    expect(kept.stderr).toMatch(/range\(\) would make a list of 500 items, more than the limit of 100 /);
+    const state2 = join(dir, 'st2');
+    await runCli(['run', '--state', state2, '--limit', 'list-length=100', file], { input: '' });
+    const raised = await runCli(['resume', '--limit', 'list-length=1000', state2], { input: '500\n' });
+    expect(raised.code, describeRun(raised)).toBe(0);
+    expect(raised.stdout).toBe('500\n');
+  });
+});
+
 describe('the run state stays writable', () => {
   it('a state over state-bytes at a snapshot is state-unwritable: nothing is written, the run resumes from its last snapshot with a higher limit', async () => {
     const dir = tmp('state');
@@ -330,7 +350,7 @@ describe('compile-time nesting', () => {
       expect(f, t).toBeDefined();
       expect(f, t).toEqual(toExprByParser(t, at));
     };
-    for (const t of ['[]', '{}', ' [1, 2 ,3] ', '[1,,2]', '[1,]', '{a: 1, "b": [2], 3: None}', '[- - 1, +2, -0, 1.5e-3, -  7]', '["a\\"b", \'\\u0041\\n\', "x\ry"]', '[$x, y, True, true, False, None, null, none, Truex, _a1]', '[\t1,\r\n2\n]', '{"k": {"j": [[], {}]},}', '[1e999]']) same(t);
+    for (const t of ['[]', '{}', ' [1, 2 ,3] ', '[1,,2]', '[1,]', '{a: 1, "b": [2], 3: None}', '[- - 1, +2, -0, 1.5e-3, -  7]', '["a\\"b", \'\\u0041\\n\', "x\ry"]', '[$x, y, True, true, False, None, null, none, Truex, _a1]', '[\t1,\r\n2\n]', '{"k": {"j": [[], {}]},}', '[1e999]', '[1e+5, 2E-3, 0.5e10, 007]']) same(t);
     // Random rows of data, as a program would paste them.
     const rnd = seededRandom(0x11a7);
     const atom = (): string => {
@@ -349,7 +369,7 @@ describe('compile-time nesting', () => {
     };
     for (let i = 0; i < 300; i++) same(`[${val(0)}, ${val(0)}]`);
     // Not data: the parser reads these (or reports them).
-    for (const t of ['[1] + [2]', '[f(1)]', '[x.y]', '[x[0]]', '[f"a{1}"]', '[1 2]', '[not x]', '[-x]', '[1, 2', '[1.]', '[1e]', '{a: 1}.a', '[a in b]', '[$1]', '["a\nb"]', '(1)', '[1]\f']) {
+    for (const t of ['[1] + [2]', '[f(1)]', '[x.y]', '[x[0]]', '[f"a{1}"]', '[1 2]', '[not x]', '[-x]', '[1, 2', '[1.]', '[1e]', '[1.e5]', '[1.5.3]', '[1e5x]', '{a: 1}.a', '[a in b]', '[$1]', '["a\nb"]', '(1)', '[1]\f']) {
       expect(fast(t), t).toBeUndefined();
     }
     expect(() => toExprByParser('[1 2]', at)).toThrow(ExprError);

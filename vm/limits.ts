@@ -142,18 +142,21 @@ export function scalarBytes(v: unknown): number {
   return typeof v === 'string' ? 5 + v.length : 9;
 }
 
-// Nesting is measured once per container and remembered: values are never changed in place,
-// so a container's depth never changes. Only containers holding containers, or big flat ones,
-// are remembered (a WeakMap entry costs far more than rescanning a few scalars).
+// Nesting is measured when a container is put inside a new one. Values are never changed in
+// place, so a container's depth never changes, and a container that took real work to measure
+// (64 items or more, its own and those of the uncached containers inside it) is remembered. A
+// small one is measured again each time: a WeakMap entry costs more than rescanning a few items.
 const depths = new WeakMap<object, number>();
-const REMEMBER_FLAT = 64;
+const REMEMBER_WORK = 64;
+/** Items looked at so far, by all measurements (only differences are used). */
+let work = 0;
 
-/** Lists and plain objects; PlaybookRef and loop iterators are scalars here. */
+/**
+ * Lists and objects. (A playbook reference, which holds two strings, counts as a level too: a
+ * cheaper test than telling it apart, and it only ever makes a nesting count one higher.)
+ */
 function isContainer(v: unknown): v is object {
-  if (typeof v !== 'object' || v === null) return false;
-  if (Array.isArray(v)) return true;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
+  return typeof v === 'object' && v !== null;
 }
 
 /** Levels of containers in v; stops looking (and returns more than `cap`) once it is deeper than cap. */
@@ -162,10 +165,10 @@ export function nestingOf(v: unknown, cap: number): number {
   const known = depths.get(v);
   if (known !== undefined) return known;
   if (cap <= 0) return 1;
+  const started = work;
   let deepest = 0;
-  let size = 0;
   if (Array.isArray(v)) {
-    size = v.length;
+    work += v.length;
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
       if (typeof x === 'object' && x !== null) {
@@ -176,7 +179,7 @@ export function nestingOf(v: unknown, cap: number): number {
     }
   } else {
     for (const k in v) {
-      size++;
+      work++;
       const x = (v as Record<string, unknown>)[k];
       if (typeof x === 'object' && x !== null) {
         const d = nestingOf(x, cap - 1);
@@ -186,14 +189,17 @@ export function nestingOf(v: unknown, cap: number): number {
     }
   }
   const depth = deepest + 1;
-  if (depth > 1 || size >= REMEMBER_FLAT) depths.set(v, depth);
+  if (work - started >= REMEMBER_WORK) depths.set(v, depth);
   return depth;
 }
 
-/** A new container holding `items` stays within the nesting limit (its depth is 1 + the deepest item's). */
-export function checkNewContainer(items: ArrayLike<unknown>, lim: Limits, what: string): void {
+/**
+ * A new container holding `items` (those from `from` to `to`, every `step`-th) stays within the
+ * nesting limit: its depth is 1 + the deepest item's.
+ */
+export function checkNewContainer(items: ArrayLike<unknown>, lim: Limits, what: string, from = 0, to = items.length, step = 1): void {
   let deepest = 0;
-  for (let i = 0; i < items.length; i++) {
+  for (let i = from; i < to; i += step) {
     const x = items[i];
     if (typeof x === 'object' && x !== null) {
       const d = nestingOf(x, lim.nesting);

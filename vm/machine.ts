@@ -560,7 +560,7 @@ export class Machine {
               if (typeof k !== 'string' && typeof k !== 'number') throw new VMTypeError(`object keys must be strings, not ${typeName(k)}`);
               setKey(obj, String(k), stack[i + 1]!);
             }
-            checkNewContainer(Object.values(obj), lim, 'this object would have');
+            checkNewContainer(stack, lim, 'this object would have', sp - 2 * n + 1, sp, 2);
             sp -= 2 * n;
             stack[sp++] = obj;
             pc += 2;

@@ -5,6 +5,7 @@
 // `state-unwritable`, resumable from the previous snapshot and journal; snapshot and journal
 // encoding never throw past their callers; metadata lists nest at most 64 deep (a diagnostic,
 // from `pb check` and `pb compile` alike); long call stacks show their two ends.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,7 +25,7 @@ import { captureMachine, decodeSnapshot, restoreMachine } from '../vm/durable/sn
 import { FormatError } from '../vm/pbasm/envelope.js';
 import type { Program, Value } from '../vm/pbasm/program.js';
 import { inspectRun, resumeRun, runProgram } from '../src/run.js';
-import { describeRun, REPO, runCli, tempRoot } from './support/cli.js';
+import { CLI, describeRun, REPO, runCli, tempRoot } from './support/cli.js';
 
 const TOOLS = join(REPO, 'test/fixtures/limits/tools.mjs');
 const tmp = tempRoot('pb-limits-');
@@ -65,6 +66,15 @@ describe('values the program makes stay within the limits', () => {
     expect(f.error.code).toBe('limit-exceeded');
     expect(f.resumable).toBe(false);
     expect(f.text).toMatch(/^limits\.pb:7:3: error: '\*' would make a list of 50,000,000 items, more than the limit of 10,000,000 \(raise it with --limit list-length=N\)\n 7 \| - \$x = \[0\] \* 50000000/);
+  });
+
+  it('many big values that each keep within the limits are stopped before they fill the heap (exit 3, not a V8 abort)', () => {
+    const dir = tmp('heap');
+    const file = join(dir, 'many.pb');
+    writeFileSync(file, '# M\n\n## Main\n### Steps\n- $all = []\n- For each i in range(100)\n  - $all = $all + [[i] * 5000000]\n- Say "never printed"\n');
+    const r = spawnSync(process.execPath, ['--max-old-space-size=192', CLI, 'run', file], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(r.status, `${r.status} ${r.signal}\n${r.stderr.slice(0, 2000)}`).toBe(3);
+    expect(r.stderr).toMatch(/many\.pb:7:5: error: '\*' would make a value of about 38 MiB while the program's values already take [\d,]+ MiB of the [\d,]+ MiB this process may use \(run node with --max-old-space-size to allow more\)/);
   });
 
   it('list and string repetition and concatenation are checked before the value is made', async () => {

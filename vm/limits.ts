@@ -12,6 +12,8 @@
 //   stateBytes   256 MiB            (approximate encoded size of a snapshot's run state, and of
 //                                     any one value handed to a tool, the model or the journal)
 
+import { getHeapStatistics } from 'node:v8';
+
 export interface Limits {
   /** Items in one list, keys in one object. */
   listLength: number;
@@ -101,6 +103,7 @@ function raise(what: string, thing: string, size: number, key: keyof Limits, lim
 
 export function checkListLength(n: number, lim: Limits, what: string): void {
   if (n > lim.listLength) raise(what, 'a list of # items', n, 'listLength', lim.listLength);
+  if (n >= BIG) checkHeap(n * 8, what);
 }
 
 /** Objects count their keys against the list-length limit. */
@@ -110,6 +113,25 @@ export function checkKeyCount(n: number, lim: Limits, what: string): void {
 
 export function checkStringLength(n: number, lim: Limits, what: string): void {
   if (n > lim.stringLength) raise(what, 'a string of # characters', n, 'stringLength', lim.stringLength);
+  if (n >= BIG) checkHeap(n * 2, what);
+}
+
+/** Values this big (items or characters) are made only when the heap has room for them. */
+const BIG = 1_000_000;
+/** Share of the heap's limit the program's values may fill; past it V8 would soon abort the process. */
+const HEAP_SHARE = 0.75;
+
+/**
+ * Many values each within the limits can still fill the heap (a list of a hundred lists of
+ * nine million items). A big new value is refused when the heap, with it, would pass 75 % of
+ * what V8 allows (node --max-old-space-size raises that); smaller values are never checked.
+ */
+function checkHeap(bytes: number, what: string): void {
+  const heap = getHeapStatistics();
+  if (heap.used_heap_size + bytes > heap.heap_size_limit * HEAP_SHARE) {
+    const mib = (n: number) => `${fmt(Math.round(n / 1024 / 1024))} MiB`;
+    throw new VMLimitError(`${what} a value of about ${mib(bytes)} while the program's values already take ${mib(heap.used_heap_size)} of the ${mib(heap.heap_size_limit)} this process may use (run node with --max-old-space-size to allow more)`);
+  }
 }
 
 /** Text counted only up to the limit: its exact length is not known, only that it is longer. */

@@ -224,7 +224,7 @@ export class Machine {
 
   /** Feeds the result of the effect returned by the last run() back into the machine. */
   resume(result?: Value): void {
-    if (this.pending === 'value' || this.pending === 'text') this.checkIncoming(result, 'the value it was given holds');
+    if (this.pending === 'value' || this.pending === 'text') this.checkIncoming(result, this.pending === 'text' ? 'the input holds' : 'the value this step was given holds');
     switch (this.pending) {
       case 'value':
         this.stack[this.sp++] = result ?? null;

@@ -133,8 +133,9 @@ export function mul(a: RuntimeValue, b: RuntimeValue, lim: Limits = DEFAULT_LIMI
     if (Array.isArray(x)) {
       if (x.length === 0 || times === 0) return [];
       checkListLength(x.length * times, lim, "'*' would make");
-      const out: RuntimeValue[] = [];
-      for (let i = 0; i < times; i++) for (let j = 0; j < x.length; j++) out.push(x[j]!);
+      // One allocation of the final size (growing by push would briefly need half as much again).
+      const out = new Array<RuntimeValue>(x.length * times);
+      for (let i = 0, k = 0; i < times; i++) for (let j = 0; j < x.length; j++) out[k++] = x[j]!;
       return out;
     }
     return undefined;

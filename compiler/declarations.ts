@@ -3,8 +3,8 @@
 // (steps.ts), once every playbook name in the program is known.
 import type { CstNode, IToken } from 'chevrotain';
 import type { BulletPayload, ContractLine, FencePayload, FrontMatterPayload, HeadingPayload, TextPayload } from '../grammar/doc-tokens.js';
-import type { AgentDecl, ParamDecl, PlaybookDecl, Pos, TriggerDecl } from './ast.js';
-import { META_LINE, parseScalar, parseYamlBlock, RESERVED_KEYS } from './metadata.js';
+import type { AgentDecl, CodeBlockDecl, ParamDecl, PlaybookDecl, Pos, TriggerDecl } from './ast.js';
+import { META_LINE, metaValueOffset, parseScalar, parseYamlBlock, RESERVED_KEYS, type ScalarProblem } from './metadata.js';
 import { ExprError, toExpr } from './expr-ast.js';
 import { wellFormed } from './text.js';
 import { codeBlock, splitTopLevel } from './code-blocks.js';
@@ -61,7 +61,10 @@ const tokPos = (t: IToken, col = t.startColumn ?? 1, length = t.image.length): P
 export function buildDeclarations(cst: CstNode, report: Reporter, defaultAgentName: string): { frontMatter: Record<string, Value>; agents: AgentDraft[] } {
   let frontMatter: Record<string, Value> = {};
   const fm = toks(cst, 'FrontMatter')[0];
-  if (fm) frontMatter = parseYamlBlock((fm.payload as FrontMatterPayload).body);
+  if (fm) {
+    const payload = fm.payload as FrontMatterPayload;
+    frontMatter = parseYamlBlock(payload.body, (p, line) => report.error('metadata-too-deep', p.message, { line: payload.bodyLine + line, col: p.offset + 1, length: p.length }));
+  }
 
   const agents: AgentDraft[] = [];
   const orphanPlaybooks = kids(cst, 'section2');
@@ -111,6 +114,12 @@ function collectBlocks(blocks: CstNode[], agent: AgentDraft, playbook: PlaybookD
   let openKey: { key: string; indent: number } | undefined;
   /** Until the first line of prose, any `Key: value` line is metadata; after it, only lowercase keys are. */
   let leading = !target.description;
+  /** A metadata value of a text line; problems are reported at their column. */
+  const metaValue = (text: IToken, m: RegExpExecArray) => {
+    const tp = text.payload as TextPayload;
+    const col = (text.startColumn ?? 1) + metaValueOffset(tp.text, m);
+    return parseScalar(m[2] ?? '', (p: ScalarProblem) => report.error('metadata-too-deep', p.message, { line: text.startLine ?? 1, col: col + p.offset, length: p.length }));
+  };
   for (const b of blocks) {
     const text = toks(b, 'Text')[0];
     const fence = toks(b, 'Fence')[0];
@@ -126,12 +135,12 @@ function collectBlocks(blocks: CstNode[], agent: AgentDraft, playbook: PlaybookD
       if (openKey && tp.indent > openKey.indent && meta) {
         const cur = target.metadata[openKey.key];
         const obj = cur && typeof cur === 'object' && !Array.isArray(cur) ? cur : {};
-        obj[meta[1]!] = parseScalar(meta[2] ?? '');
+        obj[meta[1]!] = metaValue(text, meta);
         target.metadata[openKey.key] = obj;
         continue;
       }
       if (meta && tp.indent === 0 && (leading || /^[a-z][a-z0-9_-]*$/.test(meta[1]!))) {
-        target.metadata[meta[1]!] = parseScalar(meta[2] ?? '');
+        target.metadata[meta[1]!] = metaValue(text, meta);
         openKey = meta[2] ? undefined : { key: meta[1]!, indent: tp.indent };
         continue;
       }
@@ -145,7 +154,7 @@ function collectBlocks(blocks: CstNode[], agent: AgentDraft, playbook: PlaybookD
       else if (describe) desc.push(fence.image, (fence.payload as FencePayload).body, '```');
     } else if (list) {
       if (openKey && target.metadata[openKey.key] === null) {
-        target.metadata[openKey.key] = flattenList(list).map((s) => parseScalar(s.text));
+        target.metadata[openKey.key] = flattenList(list).map((s) => parseScalar(s.text, (p) => report.error('metadata-too-deep', p.message, { line: s.line, col: s.col + p.offset, length: p.length })));
         openKey = undefined;
         continue;
       }

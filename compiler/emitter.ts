@@ -12,7 +12,7 @@ export class Emitter {
   readonly calls: CallSite[] = [];
   readonly nl: NLInfo[] = [];
   readonly steps: StepInfo[] = [];
-  private readonly constIndex = new Map<string, number>();
+  private readonly constIndex = new Map<string | number, number>();
   private readonly localIndex = new Map<string, number>();
   private currentStep = -1;
   private hidden = 0;
@@ -57,7 +57,8 @@ export class Emitter {
   constant(v: Value): number {
     if (v === 0) v = 0; // -0 becomes 0 (msgpack and JSON have no negative zero)
     else if (typeof v === 'string') v = wellFormed(v); // "\uD800" escapes cannot be stored
-    const key = typeof v === 'string' ? `s${v}` : `j${JSON.stringify(v)}`;
+    // Numbers by value (JSON would spell Infinity, from `1e999`, as null and merge the two).
+    const key = typeof v === 'string' ? `s${v}` : typeof v === 'number' ? v : `j${JSON.stringify(v)}`;
     let i = this.constIndex.get(key);
     if (i === undefined) {
       i = this.consts.length;

@@ -2,6 +2,7 @@
 import type { CstNode, IToken } from 'chevrotain';
 import { parseExpression } from '../grammar/expr-parser.js';
 import type { BinOp, Expr, Pos } from './ast.js';
+import { dataLiteral } from './data-literal.js';
 
 /** Maps an offset inside the parsed text to a source position. */
 export type PosMapper = (offset: number, length: number) => Pos;
@@ -18,8 +19,18 @@ export class ExprError {
   ) {}
 }
 
-const MAX_NESTING = 64;
+/** How deep brackets may nest in an expression or a metadata list (the parsers recurse). */
+export const MAX_NESTING = 64;
 const MAX_CHAIN = 256;
+/** Texts this long are first tried as a pure data literal (compiler/data-literal.ts). */
+const DATA_FAST_PATH = 512;
+
+/** The parser's reading of `text`, never the data-literal fast path (for tests that compare the two). */
+export function toExprByParser(text: string, at: PosMapper): Expr {
+  const parsed = parseExpression(text);
+  if (parsed.error) throw new ExprError(parsed.error.message, parsed.error.offset);
+  return new Builder(at).expression(parsed.cst!.children.expression![0] as CstNode);
+}
 
 /** Parses `text` into an Expr; throws ExprError (with an offset) when it is not one. */
 export function toExpr(text: string, at: PosMapper): Expr {
@@ -27,6 +38,10 @@ export function toExpr(text: string, at: PosMapper): Expr {
   if (simple) return simple;
   const depthProblem = nestingProblem(text);
   if (depthProblem !== undefined) throw new ExprError(`expression nested more than ${MAX_NESTING} deep`, depthProblem);
+  if (text.length >= DATA_FAST_PATH) {
+    const data = dataLiteral(text, at, (s) => unescape(s, 0));
+    if (data) return data;
+  }
   const parsed = parseExpression(text);
   if (parsed.error) throw new ExprError(parsed.error.message, parsed.error.offset);
   return new Builder(at).expression(parsed.cst!.children.expression![0] as CstNode);
@@ -119,32 +134,45 @@ const PRECEDENCE: Record<string, number> = {
   '**': POWER,
 };
 
-/** Prefix operators (not, -, +) of a `unary` node, in source order. */
+const NO_TOKENS: IToken[] = [];
+
+/** Prefix operators (not, -, +) of an `operand` node, in source order. */
 function prefixTokens(u: CstNode): IToken[] {
   const c = u.children as Children;
+  if (!c.Not && !c.Minus && !c.Plus) return NO_TOKENS;
   const all = [...((c.Not ?? []) as IToken[]), ...((c.Minus ?? []) as IToken[]), ...((c.Plus ?? []) as IToken[])];
   if (all.length > 1) all.sort((a, b) => a.startOffset - b.startOffset);
   return all;
 }
 
+/** Infix operators of an `expression` node in source order: each `not` there starts `not in`. */
+function infixOperators(n: CstNode): Array<{ op: string; offset: number }> {
+  const c = n.children as Children;
+  const ops = ((c.BinaryOperator ?? []) as IToken[]).map((t) => ({ op: t.image, offset: t.startOffset }));
+  if (c.Not) {
+    for (const t of c.Not as IToken[]) ops.push({ op: 'not in', offset: t.startOffset });
+    ops.sort((a, b) => a.offset - b.offset);
+  }
+  return ops;
+}
+
 class Builder {
-  /** Text offsets [start, end) of every node built, for spans of enclosing nodes. */
-  private readonly extent = new Map<Expr, [number, number]>();
+  /**
+   * Text offsets [start, end) of the node built last, for the spans of the nodes that enclose
+   * it: every builder method leaves them here (read them right after the call). Kept in two
+   * fields rather than a map of every node, which cost more than the rest of the build.
+   */
+  private start = 0;
+  private end = 0;
 
   constructor(private readonly at: PosMapper) {}
 
   private mk(e: NoPos<Expr>, start: number, end: number): Expr {
-    const out = { ...e, pos: this.at(start, Math.max(1, end - start)) } as Expr;
-    this.extent.set(out, [start, end]);
+    const out = e as Expr;
+    out.pos = this.at(start, Math.max(1, end - start));
+    this.start = start;
+    this.end = end;
     return out;
-  }
-
-  private startOf(e: Expr): number {
-    return this.extent.get(e)?.[0] ?? 0;
-  }
-
-  private endOf(e: Expr): number {
-    return this.extent.get(e)?.[1] ?? 0;
   }
 
   /** Extent of a bracketed or dotted CST node, from its opening and closing tokens. */
@@ -157,21 +185,19 @@ class Builder {
   }
 
   /**
-   * The parser hands over `unary (op unary)*` flat; precedence climbing builds the tree
+   * The parser hands over `operand (op operand)*` flat; precedence climbing builds the tree
    * with Python's binding powers: or < and < not < comparisons < + - < * / // % < unary - + < **.
    */
   expression(n: CstNode): Expr {
-    const operands = nodes(n.children, 'unary');
+    const operands = nodes(n.children, 'operand');
     // Every binary operator adds a level to the tree the later passes walk recursively.
     if (operands.length > MAX_CHAIN) throw new ExprError(`expression has more than ${MAX_CHAIN} operators`, 0);
-    const ops = nodes(n.children, 'binaryOp').map((o) => {
-      const c = o.children as Children;
-      const t = tok(c, 'BinaryOperator');
-      return t ? { op: t.image, offset: t.startOffset } : { op: 'not in', offset: tok(c, 'Not')!.startOffset };
-    });
+    if (operands.length === 1 && !prefixTokens(operands[0]!).length) return this.postfix(operands[0]!);
+    const ops = infixOperators(n);
     const state = { operand: 0, prefix: 0, op: 0 };
     const parse = (minPrec: number): Expr => {
       let left = this.operand(operands, state, parse);
+      const start = this.start;
       while (state.op < ops.length) {
         const { op } = ops[state.op]!;
         const prec = PRECEDENCE[op]!;
@@ -182,8 +208,7 @@ class Builder {
           const next = ops[state.op]!;
           throw new ExprError(`chained comparison '${op} ... ${next.op}' is not supported; combine the comparisons with 'and'`, next.offset);
         }
-        const start = this.startOf(left);
-        const end = this.endOf(right);
+        const end = this.end;
         left =
           op === 'and' || op === 'or'
             ? this.mk({ k: 'logic', op, left, right }, start, end)
@@ -202,7 +227,7 @@ class Builder {
       const t = prefixes[state.prefix++]!;
       const inner = t.image === 'not' ? parse(COMPARE) : parse(POWER);
       const start = t.startOffset;
-      const end = this.endOf(inner);
+      const end = this.end;
       if (t.image === 'not') return this.mk({ k: 'un', op: 'not', expr: inner }, start, end);
       if (inner.k === 'lit' && typeof inner.value === 'number') {
         return this.mk({ k: 'lit', value: t.image === '-' ? -inner.value : inner.value }, start, end);
@@ -211,18 +236,19 @@ class Builder {
     }
     state.operand++;
     state.prefix = 0;
-    return this.postfix(node(u.children, 'postfix')!);
+    return this.postfix(u);
   }
 
+  /** An operand's atom and its `.name`, `[index]` and `(arguments)` suffixes. */
   private postfix(n: CstNode): Expr {
-    let acc = this.primary(node(n.children, 'primary')!);
+    let acc = this.primary(n);
     const c = n.children as Children;
     if (!c.member && !c.index && !c.callArgs) return acc;
     const ops: CstNode[] = [...nodes(c, 'member'), ...nodes(c, 'index'), ...nodes(c, 'callArgs')];
     if (ops.length > MAX_CHAIN) throw new ExprError(`expression has a chain of more than ${MAX_CHAIN} calls, indexes or attributes`, 0);
     const withPos = ops.map((o) => ({ o, at: this.ext(o) }));
     withPos.sort((a, b) => a.at[0] - b.at[0]);
-    const start = this.startOf(acc);
+    const start = this.start;
     for (const { o, at } of withPos) {
       if (o.name === 'member') {
         acc = this.mk({ k: 'attr', obj: acc, name: tok(o.children as Children, 'Identifier')!.image }, start, at[1]);
@@ -239,9 +265,10 @@ class Builder {
     for (const a of nodes(n.children, 'argument')) {
       const name = tok(a.children as Children, 'Identifier');
       const value = this.expression(node(a.children, 'expression')!);
+      const valueStart = this.start;
       if (name) kwargs.push({ name: name.image, value, pos: this.at(name.startOffset, name.image.length) });
       else {
-        if (kwargs.length > 0) throw new ExprError('positional argument after keyword argument', this.startOf(value));
+        if (kwargs.length > 0) throw new ExprError('positional argument after keyword argument', valueStart);
         args.push(value);
       }
     }
@@ -269,8 +296,7 @@ class Builder {
     let sub: CstNode | undefined;
     if ((sub = node(c, 'paren'))) {
       const inner = this.expression(node(sub.children, 'expression')!);
-      const [a, b] = this.ext(sub);
-      this.extent.set(inner, [a, b]);
+      [this.start, this.end] = this.ext(sub);
       return inner;
     }
     if ((sub = node(c, 'listLit'))) {

@@ -1,12 +1,12 @@
 // Chevrotain CstParser for the expression language (Python-like). Operator precedence is
 // not spelled out as one rule per level: the grammar reads a flat `operand (op operand)*`
 // and the compiler applies Python's precedence (compiler/expr-ast.ts). That keeps the
-// parser shallow, which matters because every step of every program goes through it.
-//   expression := unary (binaryOp unary)*
-//   binaryOp   := or | and | == | != | < | <= | > | >= | in | not in | + | - | * | / | // | % | **
-//   unary      := (not | - | +)* postfix
-//   postfix    := primary (. name | [ expression ] | ( arguments ))*
-//   primary    := literal | $var | name | ( expression ) | [ list ] | { object }
+// parser shallow, which matters because every step of every program goes through it, and
+// so does a list literal of a million items: each item is two CST nodes (expression and
+// operand), its tokens held directly by them.
+//   expression := operand ((BinaryOperator | not in) operand)*
+//   operand    := (not | - | +)* atom (. name | [ expression ] | ( arguments ))*
+//   atom       := literal | $var | name | ( expression ) | [ list ] | { object }
 //   argument   := name = expression | expression
 import type { CstNode, IToken, TokenType } from 'chevrotain';
 import { CstParser, EOF } from './chevrotain.js';
@@ -51,36 +51,40 @@ class ExprParser extends CstParser {
   });
 
   expression = this.RULE('expression', () => {
-    this.SUBRULE(this.unary);
+    this.SUBRULE(this.operand);
     this.MANY(() => {
-      this.SUBRULE(this.binaryOp);
-      this.SUBRULE2(this.unary);
+      this.OR([
+        { ALT: () => this.CONSUME(BinaryOperator) },
+        {
+          ALT: () => {
+            this.CONSUME(Not);
+            this.CONSUME(In);
+          },
+        },
+      ]);
+      this.SUBRULE2(this.operand);
     });
   });
 
-  binaryOp = this.RULE('binaryOp', () => {
-    this.OR([
-      { ALT: () => this.CONSUME(BinaryOperator) },
-      {
-        ALT: () => {
-          this.CONSUME(Not);
-          this.CONSUME(In);
-        },
-      },
-    ]);
-  });
-
-  unary = this.RULE('unary', () => {
+  operand = this.RULE('operand', () => {
     this.MANY(() => {
       this.OR([{ ALT: () => this.CONSUME(Not) }, { ALT: () => this.CONSUME(Minus) }, { ALT: () => this.CONSUME(Plus) }]);
     });
-    this.SUBRULE(this.postfix);
-  });
-
-  postfix = this.RULE('postfix', () => {
-    this.SUBRULE(this.primary);
-    this.MANY(() => {
-      this.OR([
+    this.OR2([
+      { ALT: () => this.CONSUME(NumberLit) },
+      { ALT: () => this.CONSUME(StringLit) },
+      { ALT: () => this.CONSUME(FString) },
+      { ALT: () => this.CONSUME(True) },
+      { ALT: () => this.CONSUME(False) },
+      { ALT: () => this.CONSUME(Null) },
+      { ALT: () => this.CONSUME(StateVar) },
+      { ALT: () => this.CONSUME(Identifier) },
+      { ALT: () => this.SUBRULE(this.paren) },
+      { ALT: () => this.SUBRULE(this.listLit) },
+      { ALT: () => this.SUBRULE(this.objectLit) },
+    ]);
+    this.MANY2(() => {
+      this.OR3([
         { ALT: () => this.SUBRULE(this.member) },
         { ALT: () => this.SUBRULE(this.index) },
         { ALT: () => this.SUBRULE(this.callArgs) },
@@ -116,22 +120,6 @@ class ExprParser extends CstParser {
         },
       },
       { ALT: () => this.SUBRULE2(this.expression) },
-    ]);
-  });
-
-  primary = this.RULE('primary', () => {
-    this.OR([
-      { ALT: () => this.CONSUME(NumberLit) },
-      { ALT: () => this.CONSUME(StringLit) },
-      { ALT: () => this.CONSUME(FString) },
-      { ALT: () => this.CONSUME(True) },
-      { ALT: () => this.CONSUME(False) },
-      { ALT: () => this.CONSUME(Null) },
-      { ALT: () => this.CONSUME(StateVar) },
-      { ALT: () => this.CONSUME(Identifier) },
-      { ALT: () => this.SUBRULE(this.paren) },
-      { ALT: () => this.SUBRULE(this.listLit) },
-      { ALT: () => this.SUBRULE(this.objectLit) },
     ]);
   });
 

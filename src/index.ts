@@ -18,6 +18,7 @@ export type { Program, CodeObject, Value } from '../vm/pbasm/program.js';
 // Running, resuming, inspecting
 export { runProgram, resumeRun, inspectRun, auditRun, StateError, type RunOptions, type ResumeOptions, type RunResult, type RunReport, type RunStatus, type RunEnd, type GeneratedInfo, type AuditReport, type SyncPolicy } from './run.js';
 export { PbRuntimeError, type RuntimeErrorCode, type StackEntry } from '../vm/errors.js';
+export { DEFAULT_LIMITS, type Limits } from '../vm/limits.js';
 export type { RunnerIO, ModelHost, ToolHost, RunOutcome } from '../vm/runner.js';
 export type { PlanExecution, StepExecution, ToolCallRecord, Violation } from '../vm/plan.js';
 export { LocalDirRunStore, RunStoreError, type RunStore, type LocalDirOptions, type FileOps } from './run-store.js';

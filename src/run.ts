@@ -10,7 +10,8 @@ import type { Program, Value } from '../vm/pbasm/program.js';
 import type { Effect } from '../vm/effects.js';
 import { Machine } from '../vm/machine.js';
 import { toPlain } from '../vm/values.js';
-import { PbRuntimeError } from '../vm/errors.js';
+import { PbRuntimeError, StateWriteError } from '../vm/errors.js';
+import { LIMIT_RANGES, type Limits } from '../vm/limits.js';
 import { decodeJournal, encodeRecord, type JournalRecord } from '../vm/durable/journal.js';
 import { captureMachine, decodeSnapshot, encodeSnapshot, restoreMachine, type SnapshotFile } from '../vm/durable/snapshot.js';
 import { ReplayCaughtUp, ReplayEnd, replayFromJournal, Runner, type DurableSink, type ModelHost, type RunOutcome, type RunnerIO, type RunnerOptions, type ToolHost } from '../vm/runner.js';
@@ -34,6 +35,8 @@ export interface RunOptions {
   /** Module whose exported functions become host tools. */
   tools?: string;
   maxSteps?: number;
+  /** Bounds on values and run state (vm/limits.ts); kept with a durable run for `pb resume`. */
+  limits?: Partial<Limits>;
   model?: ModelHost;
   /** Arguments of the entry playbook(s), by parameter name. */
   args?: Record<string, Value>;
@@ -181,7 +184,7 @@ function setInitialState(machine: Machine, state: Record<string, Value> | undefi
 
 export async function runProgram(program: Program, options: RunOptions = {}): Promise<RunResult> {
   const runId = randomBytes(6).toString('hex');
-  const machine = new Machine(program, { maxSteps: options.maxSteps, runId, entryArgs: options.args });
+  const machine = new Machine(program, { maxSteps: options.maxSteps, runId, entryArgs: options.args, limits: options.limits });
   setInitialState(machine, options.initialState);
   machine.clock = new Date().toISOString();
   const io = options.io ?? consoleIO(inputReader(options.input, 0));
@@ -210,6 +213,7 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
       tools: options.tools ? resolve(options.tools) : null,
       maxSteps: options.maxSteps ?? null,
       toolTimeoutMs: options.toolTimeoutMs ?? null,
+      limits: { ...options.limits },
       args: options.args ?? {},
       initialState: options.initialState ?? {},
       // A resumed run keeps using the same playbook library.
@@ -223,6 +227,8 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
       // No initial snapshot: a run without one resumes from a fresh machine and replays the journal.
       store.create(bytes, encodeRecord({ t: 'start', runId, programSha, at: machine.clock, host }));
     } catch (err) {
+      // The start record holds the arguments: ones too deep to encode cannot start a durable run.
+      if (err instanceof StateWriteError) throw new StateError(`${store.location}: error: ${err.message} (check the --arg values)`);
       throw stateError(store.location, err, 'create the run');
     }
     const sink = new StoreSink(store, runId, programSha, host, sync);
@@ -308,12 +314,26 @@ function loadRun(store: RunStore): LoadedRun {
   }
 }
 
+/** The limits a run was started with (host.limits), with `override` applied; unknown entries are ignored. */
+function runLimits(host: Record<string, Value>, override?: Partial<Limits>): Partial<Limits> {
+  const out: Partial<Limits> = {};
+  const saved = host.limits;
+  if (saved && typeof saved === 'object' && !Array.isArray(saved)) {
+    for (const key of Object.keys(LIMIT_RANGES) as Array<keyof Limits>) {
+      const v = saved[key];
+      // One this build no longer allows (its range changed) falls back to the default.
+      if (typeof v === 'number' && v >= LIMIT_RANGES[key][0] && v <= LIMIT_RANGES[key][1] && Number.isInteger(v)) out[key] = v;
+    }
+  }
+  return { ...out, ...override };
+}
+
 /** The machine as of the last snapshot, or a fresh one when the run has none yet. */
-function machineAt(run: LoadedRun, dir: string, maxSteps?: number): Machine {
+function machineAt(run: LoadedRun, dir: string, maxSteps?: number, limits?: Partial<Limits>): Machine {
   if (!run.snapshot) {
     const args = run.start.host?.args;
     const entryArgs = args && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, Value>) : {};
-    const m = new Machine(run.program, { maxSteps, runId: run.start.runId, entryArgs });
+    const m = new Machine(run.program, { maxSteps, runId: run.start.runId, entryArgs, limits });
     const initial = run.start.host?.initialState;
     setInitialState(m, initial && typeof initial === 'object' && !Array.isArray(initial) ? (initial as Record<string, Value>) : undefined);
     m.clock = run.start.at;
@@ -321,7 +341,7 @@ function machineAt(run: LoadedRun, dir: string, maxSteps?: number): Machine {
     return m;
   }
   try {
-    return restoreMachine(run.program, run.snapshot.machine, { maxSteps });
+    return restoreMachine(run.program, run.snapshot.machine, { maxSteps, limits });
   } catch (err) {
     if (err instanceof FormatError) throw new StateError(`${dir}: error: ${err.message}`);
     throw err;
@@ -333,6 +353,8 @@ export interface ResumeOptions {
   input?: string;
   tools?: string;
   maxSteps?: number;
+  /** Limits to use from now on (the ones the run started with otherwise). */
+  limits?: Partial<Limits>;
   model?: ModelHost;
   io?: RunnerIO;
   store?: RunStore;
@@ -375,7 +397,8 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
     }
     const host = run.start.host ?? {};
     const maxSteps = options.maxSteps ?? (typeof host.maxSteps === 'number' ? host.maxSteps : undefined);
-    const machine = machineAt(run, dir, maxSteps);
+    const limits = runLimits(host, options.limits);
+    const machine = machineAt(run, dir, maxSteps, limits);
     const inputsSeen = run.records.filter((r) => r.t === 'input').length;
     const inputFile = options.input ?? (typeof host.inputFile === 'string' ? host.inputFile : undefined);
     const io = options.io ?? consoleIO(inputReader(inputFile, options.input ? 0 : inputsSeen));
@@ -383,7 +406,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
     const toolTimeoutMs = options.toolTimeoutMs ?? (typeof host.toolTimeoutMs === 'number' ? host.toolTimeoutMs : undefined);
     const tools = await toolHost(toolsPath, run.program, machine.runId, toolTimeoutMs);
     const sync: SyncPolicy = host.sync === 'always' ? 'always' : 'snapshot';
-    const sink = new StoreSink(store, run.start.runId, run.programSha, { ...host, ...(options.input ? { inputFile: resolve(options.input) } : {}) }, sync);
+    const sink = new StoreSink(store, run.start.runId, run.programSha, { ...host, limits, ...(options.input ? { inputFile: resolve(options.input) } : {}) }, sync);
     sink.append([{ t: 'resume', at: new Date().toISOString(), fromSeq: machine.seq }]);
     const generator = makeGenerator(options.library ?? (typeof host.library === 'string' ? host.library : undefined), machine.runId);
     const runner = new Runner(machine, {
@@ -501,7 +524,7 @@ async function replayRun(dir: string): Promise<{ run: LoadedRun; machine: Machin
   const store = new LocalDirRunStore(dir);
   if (!store.exists()) throw new StateError(`${dir}: error: not a pbvm state directory (no journal.pbj)`);
   const run = loadRun(store);
-  const machine = machineAt(run, dir);
+  const machine = machineAt(run, dir, undefined, runLimits(run.start.host ?? {}));
   const io: RunnerIO = { writeLines: () => {}, readLine: async () => null };
   // A run that used the model replays its journaled replies through a driver (natural-language
   // steps included); the model itself is never called: the first unrecorded call ends the replay.

@@ -35,7 +35,14 @@ export type RuntimeErrorCode =
   | 'contract-violation'
   | 'step-failed'
   | 'plan-incomplete'
-  | 'unsupported';
+  | 'unsupported'
+  /** A value the program made (or was handed) broke a limit of vm/limits.ts. */
+  | 'limit-exceeded'
+  /** The run state could not be snapshotted or journaled; the previous snapshot and journal stand. */
+  | 'state-unwritable';
+
+/** Frames shown at each end of a long call stack in a formatted error. */
+const STACK_ENDS = 10;
 
 export class PbRuntimeError extends Error {
   constructor(
@@ -64,24 +71,26 @@ export class PbRuntimeError extends Error {
     const head = `${at.file}:${at.line}:${at.col}: error: ${this.message}`;
     const frame = codeFrame(lineText, at.line, at.col, Math.max(1, (lineText?.length ?? 1) - at.col + 1));
     // Innermost first; runs of identical frames (deep recursion) collapse to one line and a count.
-    const lines: string[] = [];
-    let previous = '';
-    let repeats = 0;
-    const flush = () => {
-      if (repeats > 0) lines.push(`  ... (previous line repeated ${repeats} more time${repeats === 1 ? '' : 's'})`);
-      repeats = 0;
-    };
+    const entries: Array<{ line: string; frames: number }> = [];
     for (const s of [...this.stack_].reverse()) {
       const line = `  in ${s.agent}.${s.playbook} step ${s.step} (${s.file}:${s.line})`;
-      if (line === previous) {
-        repeats++;
+      const last = entries[entries.length - 1];
+      if (last && last.line === line) last.frames++;
+      else entries.push({ line, frames: 1 });
+    }
+    // A long stack of different frames (mutual recursion) shows its two ends and a count.
+    const shown = entries.length > STACK_ENDS * 2 + 1 ? [...entries.slice(0, STACK_ENDS), undefined, ...entries.slice(-STACK_ENDS)] : entries;
+    const hidden = entries.slice(STACK_ENDS, -STACK_ENDS).reduce((n, e) => n + e.frames, 0);
+    const lines: string[] = [];
+    for (const e of shown) {
+      if (!e) {
+        lines.push(`  ... ${hidden} more frames ...`);
         continue;
       }
-      flush();
-      lines.push(line);
-      previous = line;
+      lines.push(e.line);
+      const repeats = e.frames - 1;
+      if (repeats > 0) lines.push(`  ... (previous line repeated ${repeats} more time${repeats === 1 ? '' : 's'})`);
     }
-    flush();
     return `${head}${frame}\n${lines.join('\n')}`;
   }
 }
@@ -128,5 +137,16 @@ export class PlaybookCallRefused extends Error {
   ) {
     super(`call to '${name_}' refused: ${reason}`);
     this.name = 'PlaybookCallRefused';
+  }
+}
+
+/**
+ * The run state could not be encoded for a snapshot or a journal record (over the state-bytes
+ * limit, or the encoder refused it). Nothing was written; the runner reports `state-unwritable`.
+ */
+export class StateWriteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StateWriteError';
   }
 }

@@ -9,6 +9,7 @@ import { NATIVES } from './pbasm/natives-table.js';
 import { NATIVE_IMPLS } from '../stdlib/natives.js';
 import type { Effect, EffectContext } from './effects.js';
 import { PbRuntimeError, type RuntimeErrorCode, type StackEntry } from './errors.js';
+import { ByteBudget, checkNewContainer, checkStringLength, checkValue, resolveLimits, VMLimitError, type Limits } from './limits.js';
 import {
   add,
   attr,
@@ -19,6 +20,7 @@ import {
   idiv,
   index,
   iterate,
+  jsonPreview,
   LoopIter,
   mod,
   mul,
@@ -75,6 +77,8 @@ export interface MachineOptions {
   fuse?: boolean;
   /** Arguments for entry playbooks, by parameter name (pb run --arg name=value). */
   entryArgs?: Record<string, Value>;
+  /** Bounds on the size and nesting of values (vm/limits.ts); unset ones take the defaults. */
+  limits?: Partial<Limits>;
 }
 
 export type MachineStatus = 'ready' | 'running' | 'waiting' | 'finished' | 'halted' | 'failed';
@@ -142,6 +146,7 @@ export class Machine {
   contextLogs: boolean;
   fuse: boolean;
   entryArgs: Record<string, Value>;
+  readonly limits: Limits;
 
   private readonly codeIndex = new Map<string, CodeObject>();
   private readonly triggers: StateTrigger[] = [];
@@ -159,6 +164,7 @@ export class Machine {
     this.contextLogs = options.contextLogs ?? false;
     this.fuse = options.fuse ?? true;
     this.entryArgs = options.entryArgs ?? {};
+    this.limits = resolveLimits(options.limits);
     for (const agent of program.agents) {
       this.state[agent.name] = {};
       for (const pb of agent.playbooks) {
@@ -222,6 +228,7 @@ export class Machine {
 
   /** Feeds the result of the effect returned by the last run() back into the machine. */
   resume(result?: Value): void {
+    if (this.pending === 'value' || this.pending === 'text') this.checkIncoming(result, this.pending === 'text' ? 'the input holds' : 'the value this step was given holds');
     switch (this.pending) {
       case 'value':
         this.stack[this.sp++] = result ?? null;
@@ -241,6 +248,16 @@ export class Machine {
     }
     this.pending = 'none';
     this.status = 'running';
+  }
+
+  /** A value from outside (a tool, the model, the user) keeps within the limits, or the effect fails. */
+  private checkIncoming(value: unknown, what: string): void {
+    try {
+      checkValue(value, this.limits, what);
+    } catch (err) {
+      if (err instanceof VMLimitError) throw this.fail('limit-exceeded', err.message);
+      throw err;
+    }
   }
 
   /** Reports that the pending effect failed; returns the runtime error to surface. */
@@ -348,9 +365,11 @@ export class Machine {
       const names = code.params.filter((p) => given(p.name) || !p.hasDefault).map((p) => p.name);
       for (const n of names) this.stack[this.sp++] = given(n) ? this.entryArgs[n]! : null;
       try {
+        for (const n of names) if (given(n)) checkValue(this.entryArgs[n], this.limits, `argument '${n}' holds`);
         this.enter(code, names.length, names, true);
       } catch (err) {
         if (err instanceof VMFault) throw new PbRuntimeError(err.code, err.message, this.callStack());
+        if (err instanceof VMLimitError) throw new PbRuntimeError('limit-exceeded', err.message, [{ agent: code.agent, playbook: code.name, step: '--', file: this.program.files[code.file]?.path ?? '?', line: code.line, col: 1 }]);
         throw err;
       }
       return true;
@@ -367,6 +386,7 @@ export class Machine {
       return { kind: 'end', status: 'finished', value: this.result };
     }
     const stack = this.stack;
+    const lim = this.limits;
     let f = this.frames[this.frames.length - 1]!;
     let code = f.code.code;
     let consts = f.code.consts as RuntimeValue[];
@@ -423,7 +443,7 @@ export class Machine {
           case Op.ADD: {
             const b = stack[--sp]!;
             const a = stack[sp - 1]!;
-            stack[sp - 1] = typeof a === 'number' && typeof b === 'number' ? a + b : add(a, b);
+            stack[sp - 1] = typeof a === 'number' && typeof b === 'number' ? a + b : add(a, b, lim);
             pc += 1;
             break;
           }
@@ -437,7 +457,7 @@ export class Machine {
           case Op.MUL: {
             const b = stack[--sp]!;
             const a = stack[sp - 1]!;
-            stack[sp - 1] = typeof a === 'number' && typeof b === 'number' ? a * b : mul(a, b);
+            stack[sp - 1] = typeof a === 'number' && typeof b === 'number' ? a * b : mul(a, b, lim);
             pc += 1;
             break;
           }
@@ -530,6 +550,7 @@ export class Machine {
           case Op.BUILD_LIST: {
             const n = code[pc + 1]!;
             const items = stack.slice(sp - n, sp);
+            checkNewContainer(items, lim, 'this list would have');
             sp -= n;
             stack[sp++] = items;
             pc += 2;
@@ -543,6 +564,7 @@ export class Machine {
               if (typeof k !== 'string' && typeof k !== 'number') throw new VMTypeError(`object keys must be strings, not ${typeName(k)}`);
               setKey(obj, String(k), stack[i + 1]!);
             }
+            checkNewContainer(stack, lim, 'this object would have', sp - 2 * n + 1, sp, 2);
             sp -= 2 * n;
             stack[sp++] = obj;
             pc += 2;
@@ -561,7 +583,10 @@ export class Machine {
           case Op.FORMAT: {
             const n = code[pc + 1]!;
             let s = '';
-            for (let i = sp - n; i < sp; i++) s += toText(stack[i]);
+            for (let i = sp - n; i < sp; i++) {
+              s += toText(stack[i], lim);
+              if (s.length > lim.stringLength) checkStringLength(s.length, lim, 'this f-string would make');
+            }
             sp -= n;
             stack[sp++] = s;
             pc += 2;
@@ -595,7 +620,7 @@ export class Machine {
             }
             break;
           case Op.ITER:
-            locals[code[pc + 1]!] = new LoopIter(iterate(stack[--sp]!), 0);
+            locals[code[pc + 1]!] = new LoopIter(iterate(stack[--sp]!, lim), 0);
             pc += 2;
             break;
           case Op.FOR_NEXT: {
@@ -613,7 +638,7 @@ export class Machine {
             sp -= argc;
             const spec = NATIVES[code[pc + 1]!]!;
             if (argc < spec.minArgs || argc > spec.maxArgs) throw new VMTypeError(`${spec.name}() takes ${spec.minArgs === spec.maxArgs ? spec.minArgs : `${spec.minArgs} to ${spec.maxArgs}`} arguments, got ${argc}`);
-            stack[sp++] = NATIVE_IMPLS[code[pc + 1]!]!(args);
+            stack[sp++] = NATIVE_IMPLS[code[pc + 1]!]!(args, lim);
             pc += 3;
             break;
           }
@@ -705,16 +730,16 @@ export class Machine {
                 this.pending = done.hostResume.pending;
                 this.effectPc = done.hostResume.effectPc;
               }
-              return { kind: 'host-return', value: toPlain(value) };
+              return { kind: 'host-return', value: toPlain(value, new ByteBudget(lim.stateBytes, `the value ${done.code.name} returns holds`)) };
             }
             if (this.contextLogs && this.frames.length > 0 && !done.discard) this.logReturn(done, value);
             if (this.checkingTriggers && done.code.kind === 'markdown' && this.frames.length === 0) {
               this.sp = sp;
-              return { kind: 'end', status: 'finished', value: toPlain(value) };
+              return { kind: 'end', status: 'finished', value: toPlain(value, new ByteBudget(lim.stateBytes, 'the result holds')) };
             }
             if (!done.discard) stack[sp++] = value;
             if (this.frames.length === 0) {
-              this.result = toPlain(value);
+              this.result = toPlain(value, new ByteBudget(lim.stateBytes, `the value ${done.code.name} returns holds`));
               this.sp = sp;
               if (!this.startNextEntry()) {
                 this.status = 'finished';
@@ -736,7 +761,7 @@ export class Machine {
             this.status = 'halted';
             return { kind: 'end', status: 'halted', value: null };
           case Op.SAY: {
-            const text = toText(stack[--sp]);
+            const text = toText(stack[--sp], lim);
             stack[sp] = null;
             f.pc = pc + 1;
             this.sp = sp;
@@ -820,12 +845,17 @@ export class Machine {
       this.status = 'failed';
       if (err instanceof PbRuntimeError) throw err;
       if (err instanceof VMFault) throw new PbRuntimeError(err.code, err.message, this.callStack());
+      if (err instanceof VMLimitError) throw new PbRuntimeError('limit-exceeded', err.message, this.callStack());
       if (err instanceof VMZeroDivision) throw new PbRuntimeError('division-by-zero', err.message, this.callStack());
       if (err instanceof VMIndexError) throw new PbRuntimeError('index-error', err.message, this.callStack());
       if (err instanceof VMKeyError) throw new PbRuntimeError('key-error', err.message, this.callStack());
       if (err instanceof VMValueError) throw new PbRuntimeError('value-error', err.message, this.callStack());
       if (err instanceof VMTypeError) throw new PbRuntimeError('type-error', err.message, this.callStack());
-      if (err instanceof RangeError) throw new PbRuntimeError('stack-overflow', `internal limit reached: ${err.message}`, this.callStack());
+      if (err instanceof RangeError) {
+        // A value larger than V8 can hold (the limits should have stopped it first).
+        if (/^Invalid (string|array) length|allocation failed/.test(err.message)) throw new PbRuntimeError('limit-exceeded', `value too large: ${err.message}`, this.callStack());
+        throw new PbRuntimeError('stack-overflow', `internal limit reached: ${err.message}`, this.callStack());
+      }
       throw err;
     }
   }
@@ -857,11 +887,11 @@ export class Machine {
         const name = m.slice(1);
         const slot = f.code.params.findIndex((p) => p.name === name);
         const v = slot >= 0 ? f.locals[slot] : vars[name];
-        if (v !== undefined) out[m] = toPlain(v);
+        if (v !== undefined) out[m] = toPlain(v, new ByteBudget(this.limits.stateBytes, `${m} holds`));
       } else {
         const slot = f.code.locals.indexOf(m);
         const v = slot >= 0 ? f.locals[slot] : undefined;
-        if (v !== undefined) out[m] = toPlain(v);
+        if (v !== undefined) out[m] = toPlain(v, new ByteBudget(this.limits.stateBytes, `${m} holds`));
       }
     }
     return out;
@@ -900,20 +930,22 @@ export class Machine {
     return undefined;
   }
 
-  private popArgs(argc: number, kwnames: readonly string[]): { args: Value[]; kwargs: Record<string, Value> } {
+  private popArgs(argc: number, kwnames: readonly string[], callee: string): { args: Value[]; kwargs: Record<string, Value> } {
     const base = this.sp - argc;
     const positional = argc - kwnames.length;
     const args: Value[] = [];
     const kwargs: Record<string, Value> = {};
-    for (let i = 0; i < positional; i++) args.push(toPlain(this.stack[base + i]));
-    for (let k = 0; k < kwnames.length; k++) kwargs[kwnames[k]!] = toPlain(this.stack[base + positional + k]);
+    // Arguments leave the VM (journal, tool, model): together they stay within state-bytes.
+    const budget = new ByteBudget(this.limits.stateBytes, `the arguments of '${callee}' hold`);
+    for (let i = 0; i < positional; i++) args.push(toPlain(this.stack[base + i], budget));
+    for (let k = 0; k < kwnames.length; k++) kwargs[kwnames[k]!] = toPlain(this.stack[base + positional + k], budget);
     for (let i = base; i < this.sp; i++) this.stack[i] = null;
     this.sp = base;
     return { args, kwargs };
   }
 
   private toolEffect(name: string, argc: number, kwnames: readonly string[], f: Frame, returnPc: number, block?: { agent: string; index: number }): Effect {
-    const { args, kwargs } = this.popArgs(argc, kwnames);
+    const { args, kwargs } = this.popArgs(argc, kwnames, name);
     // An enforced procedure judges the call before it runs; a rejected one never runs.
     const verdict = this.judgeTool(name, kwnames.length ? { args, kwargs } : args, this.peekSeq(), 'code');
     if (verdict && !verdict.ok) {
@@ -927,7 +959,7 @@ export class Machine {
   }
 
   private builtin(site: CallSite, f: Frame, returnPc: number): Effect | undefined {
-    const { args, kwargs } = this.popArgs(site.argc, site.kwnames);
+    const { args, kwargs } = this.popArgs(site.argc, site.kwnames, site.name);
     const named = (i: number, name: string): Value | undefined => (name in kwargs ? kwargs[name] : args[i]);
     const ctx = this.context(f);
     f.pc = returnPc;
@@ -986,6 +1018,12 @@ export class Machine {
 
   /** Sets a variable on behalf of the model: $name is agent state (or a parameter), a bare name a local. */
   setVariable(frame: Frame, name: string, value: Value): void {
+    try {
+      checkValue(value, this.limits, `the value given for ${name} holds`);
+    } catch (err) {
+      if (err instanceof VMLimitError) throw new PbRuntimeError('limit-exceeded', err.message, this.callStack());
+      throw err;
+    }
     const bare = name.replace(/^\$/, '');
     const param = frame.code.params.findIndex((p) => p.name === bare);
     if (param >= 0) {
@@ -1248,8 +1286,9 @@ export class Machine {
 
   private logReturn(done: Frame, value: RuntimeValue): void {
     const caller = this.frames[this.frames.length - 1]!;
-    const args = done.code.params.map((p, i) => JSON.stringify(toPlain(done.locals[i]))).join(', ');
-    const entry = `called ${done.code.name}(${args}) -> ${JSON.stringify(toPlain(value))}`;
+    // Previews: the entry is clipped to 300 characters, so no value is copied out whole.
+    const args = done.code.params.map((p, i) => jsonPreview(done.locals[i], 300)).join(', ');
+    const entry = `called ${done.code.name}(${args}) -> ${jsonPreview(value, 300)}`;
     (caller.log ??= []).push(entry.length > 300 ? `${entry.slice(0, 299)}…` : entry);
     if (caller.log.length > 200) caller.log.splice(0, caller.log.length - 200);
   }

@@ -3,7 +3,7 @@
 // handed back instead of repeating the effect (Temporal's rule), printed lines are not
 // printed again, and a tool call that was in flight is issued again with the same call id.
 import type { Effect } from './effects.js';
-import { PbRuntimeError, ToolCallRejected, type RuntimeErrorCode } from './errors.js';
+import { PbRuntimeError, StateWriteError, ToolCallRejected, type RuntimeErrorCode } from './errors.js';
 import type { Frame, Machine } from './machine.js';
 import { NLDriver, DEFAULT_DRIVER, type DriverOptions, type NLHost } from './model/driver.js';
 import { appendLog, clipText } from './model/context.js';
@@ -166,7 +166,9 @@ export type RunOutcome =
   | { status: 'failed'; error: PbRuntimeError; resumable: boolean };
 
 /** Failures that a later `pb resume` can get past (the cause is outside the program). */
-const RESUMABLE: ReadonlySet<RuntimeErrorCode> = new Set(['tool-error', 'input-eof', 'step-budget', 'needs-model', 'undefined-playbook', 'model-error', 'generation-error']);
+// state-unwritable: nothing was written, so the last snapshot and the journal still hold the
+// run; resuming with a higher --limit state-bytes gets past it.
+const RESUMABLE: ReadonlySet<RuntimeErrorCode> = new Set(['tool-error', 'input-eof', 'step-budget', 'needs-model', 'undefined-playbook', 'model-error', 'generation-error', 'state-unwritable']);
 
 /** The program ended (End program) while a natural-language step was running a playbook. */
 class Halted {
@@ -353,7 +355,12 @@ export class Runner {
     // An interrupted run's abandoned work (a tool that answers late) must not write any more.
     if (this.stopped) throw new Interrupted();
     if (!this.options.durable) return;
-    this.options.durable.append(records);
+    try {
+      this.options.durable.append(records);
+    } catch (err) {
+      if (err instanceof StateWriteError) throw new PbRuntimeError('state-unwritable', err.message, this.machine.callStack());
+      throw err;
+    }
     this.journalCount += records.length;
   }
 
@@ -393,7 +400,12 @@ export class Runner {
     const now = performance.now();
     if (!force && now - this.lastSnapshot < (this.options.snapshotMs ?? 250) && this.effectsSinceSnapshot < (this.options.snapshotEffects ?? 1000)) return;
     this.flush();
-    sink.snapshot(this.machine, this.journalCount);
+    try {
+      sink.snapshot(this.machine, this.journalCount);
+    } catch (err) {
+      if (err instanceof StateWriteError) throw new PbRuntimeError('state-unwritable', err.message, this.machine.callStack());
+      throw err;
+    }
     this.lastSnapshot = now;
     this.effectsSinceSnapshot = 0;
   }
@@ -472,11 +484,16 @@ export class Runner {
   private failed(error: PbRuntimeError): RunOutcome {
     const resumable = RESUMABLE.has(error.code);
     if (!resumable) this.machine.abandonPlans(`the run stopped: ${error.message}`);
-    this.flush();
-    // A conversation that failed by its own replies is started afresh by a resume, not replayed.
-    const retry = resumable ? retryRecord(error, this.machine.peekSeq()) : undefined;
-    if (retry) this.journal(retry);
-    this.journal({ t: 'end', status: 'failed', final: !resumable, message: error.message, at: new Date().toISOString() });
+    try {
+      this.flush();
+      // A conversation that failed by its own replies is started afresh by a resume, not replayed.
+      const retry = resumable ? retryRecord(error, this.machine.peekSeq()) : undefined;
+      if (retry) this.journal(retry);
+      this.journal({ t: 'end', status: 'failed', final: !resumable, message: error.message, at: new Date().toISOString() });
+    } catch (err) {
+      // The journal takes no more records: without its end record the run stays resumable.
+      if (!(err instanceof PbRuntimeError && err.code === 'state-unwritable')) throw err;
+    }
     return { status: 'failed', error, resumable };
   }
 
@@ -576,7 +593,7 @@ export class Runner {
     let result: Value;
     try {
       // The host applies the time limit; waiting here keeps the process alive even without one.
-      result = fromForeign(await callWithin(() => tools.call(effect), 0));
+      result = fromForeign(await callWithin(() => tools.call(effect), 0), m.limits, `the result of tool '${effect.name}' holds`);
     } catch (err) {
       if (err instanceof ToolNotFound) throw m.fail('undefined-playbook', err.message);
       const message = (err as Error)?.message ?? String(err);

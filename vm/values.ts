@@ -2,6 +2,10 @@
 // arithmetic and text conversion. Errors are thrown as VMTypeError and turned into
 // runtime errors with a source position by the machine.
 import type { Value } from './pbasm/program.js';
+import { ByteBudget, checkKeyCount, checkListLength, checkStringLength, DEFAULT_LIMITS, nestingError, scalarBytes, stringTooLong, type Limits } from './limits.js';
+
+// The checks natives need (stdlib reaches the VM only through this module).
+export { checkListLength, checkNewContainer, checkStringLength, type Limits } from './limits.js';
 
 /** A reference to a playbook, as a value (GeneratePlaybook returns one; `$p(...)` calls it). */
 export class PlaybookRef {
@@ -96,10 +100,16 @@ function arith(a: RuntimeValue, b: RuntimeValue, op: string): never {
   throw new VMTypeError(`unsupported operand types for ${op}: ${typeName(a)} and ${typeName(b)}`);
 }
 
-export function add(a: RuntimeValue, b: RuntimeValue): RuntimeValue {
+export function add(a: RuntimeValue, b: RuntimeValue, lim: Limits = DEFAULT_LIMITS): RuntimeValue {
   if (typeof a === 'number' && typeof b === 'number') return a + b;
-  if (typeof a === 'string' && typeof b === 'string') return a + b;
-  if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+  if (typeof a === 'string' && typeof b === 'string') {
+    checkStringLength(a.length + b.length, lim, "'+' would make");
+    return a + b;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    checkListLength(a.length + b.length, lim, "'+' would make");
+    return [...a, ...b];
+  }
   if (num(a) && num(b)) return Number(a) + Number(b);
   return arith(a, b, '+');
 }
@@ -109,12 +119,25 @@ export function sub(a: RuntimeValue, b: RuntimeValue): RuntimeValue {
   return arith(a, b, '-');
 }
 
-export function mul(a: RuntimeValue, b: RuntimeValue): RuntimeValue {
+export function mul(a: RuntimeValue, b: RuntimeValue, lim: Limits = DEFAULT_LIMITS): RuntimeValue {
   if (num(a) && num(b)) return Number(a) * Number(b);
   const rep = (x: RuntimeValue, n: RuntimeValue): RuntimeValue | undefined => {
     if (typeof n !== 'number' || !Number.isInteger(n)) return undefined;
-    if (typeof x === 'string') return x.repeat(Math.max(0, n));
-    if (Array.isArray(x)) return Array.from({ length: Math.max(0, n) }, () => x).flat(1) as RuntimeValue[];
+    const times = Math.max(0, n);
+    if (typeof x === 'string') {
+      if (x.length === 0 || times === 0) return '';
+      // Checked before repeating: the size is known, and making it first is what runs out of memory.
+      checkStringLength(x.length * times, lim, "'*' would make");
+      return x.repeat(times);
+    }
+    if (Array.isArray(x)) {
+      if (x.length === 0 || times === 0) return [];
+      checkListLength(x.length * times, lim, "'*' would make");
+      // One allocation of the final size (growing by push would briefly need half as much again).
+      const out = new Array<RuntimeValue>(x.length * times);
+      for (let i = 0, k = 0; i < times; i++) for (let j = 0; j < x.length; j++) out[k++] = x[j]!;
+      return out;
+    }
     return undefined;
   };
   const r = rep(a, b) ?? rep(b, a);
@@ -195,21 +218,24 @@ export function attr(obj: RuntimeValue, name: string): RuntimeValue {
   throw new VMTypeError(`'${typeName(obj)}' value has no attribute '${name}'`);
 }
 
-export function iterate(v: RuntimeValue): RuntimeValue[] {
+export function iterate(v: RuntimeValue, lim: Limits = DEFAULT_LIMITS): RuntimeValue[] {
   if (Array.isArray(v)) return v.slice();
-  if (typeof v === 'string') return Array.from(v);
+  if (typeof v === 'string') {
+    checkListLength(v.length, lim, 'iterating over a string would make');
+    return Array.from(v);
+  }
   if (v && typeof v === 'object' && !(v instanceof PlaybookRef) && !(v instanceof LoopIter)) return Object.keys(v);
   throw new VMTypeError(`'${typeName(v)}' value is not iterable`);
 }
 
 /** str(): the text a Say prints for a value. */
-export function toText(v: RuntimeValue | undefined): string {
+export function toText(v: RuntimeValue | undefined, lim: Limits = DEFAULT_LIMITS): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return formatNumber(v);
   if (v === null || v === undefined) return 'None';
   if (v === true) return 'True';
   if (v === false) return 'False';
-  return repr(v);
+  return repr(v, lim);
 }
 
 function formatNumber(n: number): string {
@@ -219,24 +245,157 @@ function formatNumber(n: number): string {
 }
 
 /** repr(): strings quoted; used inside lists and objects. */
-export function repr(v: RuntimeValue | undefined): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v !== 'object' || v === null) return toText(v);
-  if (Array.isArray(v)) return `[${v.map(repr).join(', ')}]`;
-  if (v instanceof PlaybookRef) return v.toString();
-  if (v instanceof LoopIter) return '<iterator>';
-  return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${repr(x)}`).join(', ')}}`;
+export function repr(v: RuntimeValue | undefined, lim: Limits = DEFAULT_LIMITS): string {
+  // A list holding the same big list many times is small in memory, but its text is not:
+  // the length is counted before any of the text is made.
+  if (typeof v === 'object' && v !== null && textLength(v, 'repr', lim.stringLength) > lim.stringLength) stringTooLong(lim, 'the text of this value would be');
+  const text = reprOf(v);
+  if (typeof v === 'string') checkStringLength(text.length, lim, 'the text of this value would be');
+  return text;
 }
 
-/** A plain JSON-shaped copy, for tools, models and the journal. */
-export function toPlain(v: RuntimeValue | undefined): Value {
+function reprOf(v: RuntimeValue | undefined): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v !== 'object' || v === null) return toText(v);
+  if (Array.isArray(v)) return `[${v.map(reprOf).join(', ')}]`;
+  if (v instanceof PlaybookRef) return v.toString();
+  if (v instanceof LoopIter) return '<iterator>';
+  return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${reprOf(x)}`).join(', ')}}`;
+}
+
+/** json(): JSON.stringify(toPlain(v)), its length checked before it is made. */
+export function jsonText(v: RuntimeValue | undefined, lim: Limits = DEFAULT_LIMITS): string {
+  if (textLength(v, 'json', lim.stringLength) > lim.stringLength) stringTooLong(lim, 'json() would make');
+  return JSON.stringify(toPlain(v));
+}
+
+const STOP = Symbol('long enough');
+
+/**
+ * Length of repr(v) or of JSON.stringify(toPlain(v)), counted without making the text; once
+ * past `max` it stops counting and returns a number above max.
+ */
+function textLength(v: RuntimeValue | undefined, mode: 'repr' | 'json', max: number): number {
+  let n = 0;
+  const sep = mode === 'repr' ? 2 : 1;
+  const count = (x: RuntimeValue | undefined): void => {
+    if (typeof x === 'string') n += JSON.stringify(x).length;
+    else if (typeof x === 'number') n += mode === 'repr' ? formatNumber(x).length : Number.isFinite(x) ? String(x).length : 4;
+    else if (x === true || x === undefined || x === null) n += 4;
+    else if (x === false) n += 5;
+    else if (x instanceof PlaybookRef) n += mode === 'repr' ? x.toString().length : JSON.stringify(x.toString()).length;
+    else if (x instanceof LoopIter) n += mode === 'repr' ? 10 : 4;
+    else if (Array.isArray(x)) {
+      n += 2 + sep * Math.max(0, x.length - 1);
+      for (let i = 0; i < x.length; i++) count(x[i]);
+    } else {
+      const keys = Object.keys(x);
+      n += 2 + sep * Math.max(0, keys.length - 1);
+      for (const k of keys) {
+        n += JSON.stringify(k).length + sep;
+        count((x as Record<string, RuntimeValue>)[k]);
+      }
+    }
+    if (n > max) throw STOP;
+  };
+  try {
+    count(v);
+  } catch (err) {
+    if (err !== STOP) throw err;
+  }
+  return n;
+}
+
+/**
+ * The first `max` or so characters of JSON.stringify(toPlain(v)), without making the rest
+ * (one-line previews of values of any size). Longer than `max` when there is more.
+ */
+export function jsonPreview(v: RuntimeValue | undefined, max: number): string {
+  const parts: string[] = [];
+  let n = 0;
+  const put = (s: string) => {
+    parts.push(s);
+    n += s.length;
+    if (n > max) throw STOP;
+  };
+  const walk = (x: RuntimeValue | undefined): void => {
+    if (x === undefined || x === null || x instanceof LoopIter) return put('null');
+    if (typeof x === 'boolean') return put(x ? 'true' : 'false');
+    if (typeof x === 'number') return put(Number.isFinite(x) ? String(x) : 'null');
+    if (typeof x === 'string') {
+      // Only the start of a long string is needed (without a high surrogate cut in two).
+      let t = x;
+      if (t.length > max + 2) {
+        t = t.slice(0, max + 2);
+        if (/[\uD800-\uDBFF]$/.test(t)) t = t.slice(0, -1);
+      }
+      return put(JSON.stringify(t));
+    }
+    if (x instanceof PlaybookRef) return put(JSON.stringify(x.toString()));
+    if (Array.isArray(x)) {
+      put('[');
+      for (let i = 0; i < x.length; i++) {
+        if (i > 0) put(',');
+        walk(x[i]);
+      }
+      return put(']');
+    }
+    put('{');
+    let first = true;
+    for (const [k, y] of Object.entries(x)) {
+      if (!first) put(',');
+      first = false;
+      put(`${JSON.stringify(k)}:`);
+      walk(y);
+    }
+    put('}');
+  };
+  try {
+    walk(v);
+  } catch (err) {
+    if (err !== STOP) throw err;
+  }
+  return parts.join('');
+}
+
+/**
+ * Spends on `budget` what v would take encoded (msgpack-like estimate), without copying it;
+ * throws VMLimitError once the budget is spent. Shared parts count every time they occur, as
+ * they do once encoded.
+ */
+export function spendOn(v: RuntimeValue | undefined, budget: ByteBudget): void {
+  if (typeof v !== 'object' || v === null) return budget.spend(scalarBytes(v));
+  if (Array.isArray(v)) {
+    budget.spend(5);
+    for (let i = 0; i < v.length; i++) spendOn(v[i], budget);
+    return;
+  }
+  if (v instanceof PlaybookRef) return budget.spend(10 + v.agent.length + v.name.length);
+  if (v instanceof LoopIter) return spendOn(v.items, budget);
+  budget.spend(5);
+  for (const k in v) {
+    budget.spend(5 + k.length);
+    spendOn((v as Record<string, RuntimeValue>)[k], budget);
+  }
+}
+
+/**
+ * A plain JSON-shaped copy, for tools, models and the journal. With a budget, a value that
+ * would copy out to more than the budget's bytes is refused (VMLimitError) before any copying.
+ */
+export function toPlain(v: RuntimeValue | undefined, budget?: ByteBudget): Value {
+  if (budget && typeof v === 'object' && v !== null) spendOn(v, budget);
+  return plain(v);
+}
+
+function plain(v: RuntimeValue | undefined): Value {
   if (v === undefined) return null;
   if (typeof v !== 'object' || v === null) return v;
-  if (Array.isArray(v)) return v.map(toPlain);
+  if (Array.isArray(v)) return v.map(plain);
   if (v instanceof PlaybookRef) return v.toString();
   if (v instanceof LoopIter) return null;
   const out: Record<string, Value> = {};
-  for (const [k, x] of Object.entries(v)) setKey(out, k, toPlain(x));
+  for (const [k, x] of Object.entries(v)) setKey(out, k, plain(x));
   return out;
 }
 
@@ -246,19 +405,43 @@ export function setKey(obj: Record<string, unknown>, key: string, value: unknown
   else obj[key] = value;
 }
 
-/** Values that come from outside (tools, JSON) made JSON-shaped: undefined → null, Dates → text. */
-export function fromForeign(v: unknown, depth = 0): Value {
-  if (depth > 64) throw new VMTypeError('value nested more than 64 levels deep');
-  if (v === undefined || v === null) return null;
-  if (typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'number') return v;
-  if (typeof v === 'bigint') return Number(v);
-  if (Array.isArray(v)) return v.map((x) => fromForeign(x, depth + 1));
-  if (v instanceof Date) return v.toISOString();
-  if (typeof v === 'object') {
+/**
+ * Values that come from outside (tools, JSON) made JSON-shaped: undefined → null, Dates → text.
+ * They must keep within the limits as values the program makes do; `what` starts the error
+ * message ("the tool's result holds").
+ */
+export function fromForeign(v: unknown, lim: Limits = DEFAULT_LIMITS, what = 'the value holds'): Value {
+  const budget = new ByteBudget(lim.stateBytes, what);
+  const walk = (x: unknown, depth: number): Value => {
+    if (x === undefined || x === null) return null;
+    if (typeof x === 'string') {
+      checkStringLength(x.length, lim, what);
+      budget.spend(5 + x.length);
+      return x;
+    }
+    if (typeof x === 'boolean' || typeof x === 'number' || typeof x === 'bigint') {
+      budget.spend(9);
+      return typeof x === 'bigint' ? Number(x) : x;
+    }
+    if (x instanceof Date) return walk(x.toISOString(), depth);
+    if (typeof x !== 'object') return walk(String(x), depth);
+    if (depth >= lim.nesting) nestingError(lim, what);
+    budget.spend(5);
+    if (Array.isArray(x)) {
+      checkListLength(x.length, lim, what);
+      const out: Value[] = new Array(x.length);
+      for (let i = 0; i < x.length; i++) out[i] = walk(x[i], depth + 1);
+      return out;
+    }
+    const entries = Object.entries(x as Record<string, unknown>);
+    checkKeyCount(entries.length, lim, what);
     const out: Record<string, Value> = {};
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (typeof x !== 'function') setKey(out, k, fromForeign(x, depth + 1));
+    for (const [k, y] of entries) {
+      if (typeof y === 'function') continue;
+      budget.spend(5 + k.length);
+      setKey(out, k, walk(y, depth + 1));
+    }
     return out;
-  }
-  return String(v);
+  };
+  return walk(v, 0);
 }

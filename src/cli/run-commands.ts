@@ -16,6 +16,7 @@ import { startupState } from '../startup-message.js';
 import type { Program, Value } from '../../vm/pbasm/program.js';
 import { entryArgsProblem } from '../entry-args.js';
 import { RESUME_HELP_AFTER, RUN_HELP_AFTER } from './help-text.js';
+import { LimitConfigError, parseLimit, type Limits } from '../../vm/limits.js';
 
 /** --arg name=value (repeatable); the value is JSON when it parses as JSON, else text. */
 function collectArg(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
@@ -31,6 +32,19 @@ function collectArg(value: string, previous: Record<string, unknown> = {}): Reco
   }
   return { ...previous, [name]: parsed };
 }
+
+/** --limit name=value (repeatable): one of the limits of vm/limits.ts. */
+function collectLimit(value: string, previous: Partial<Limits> = {}): Partial<Limits> {
+  try {
+    const [key, n] = parseLimit(value);
+    return { ...previous, [key]: n };
+  } catch (err) {
+    if (err instanceof LimitConfigError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
+}
+
+const LIMIT_HELP = 'set a limit on values and run state: list-length, string-length, nesting or state-bytes (repeatable; e.g. state-bytes=1g)';
 
 function positiveInt(value: string): number {
   const n = parseWhole(value, 1, Number.MAX_SAFE_INTEGER);
@@ -125,6 +139,7 @@ interface RunFlags {
   arg?: Record<string, unknown>;
   message?: string;
   phrase?: boolean;
+  limit?: Partial<Limits>;
 }
 
 /**
@@ -189,6 +204,7 @@ export function registerRunCommands(program: Command): void {
     .option('--state <dir>', 'journal and snapshot the run here, so `pb resume` can continue it')
     .option('--max-steps <n>', 'stop with an error after this many steps', positiveInt)
     .option('--arg <name=value>', 'argument of the entry playbook (repeatable; JSON or text)', collectArg)
+    .option('--limit <name=value>', LIMIT_HELP, collectLimit)
     .option('--stats', 'print run statistics to stderr at the end')
     .option('--message <text>', 'the startup message: $startup_message for a program that reads it (default: piped stdin)')
     .addHelpText('after', RUN_HELP_AFTER)
@@ -210,7 +226,7 @@ export function registerRunCommands(program: Command): void {
         const initialState = await startupState(loaded.program, opts.message);
         const toolTimeoutMs = opts.toolTimeout ?? env.toolTimeoutMs;
         const program = opts.phrase ? withPhrasedQuestions(loaded.program) : loaded.program;
-        const result = await runProgram(program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, model: configured?.host, args: opts.arg as Record<string, Value> | undefined, initialState, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`), toolTimeoutMs, interrupt: stop.signal });
+        const result = await runProgram(program, { input: opts.input, tools: opts.tools, state: opts.state, maxSteps: opts.maxSteps, limits: opts.limit, model: configured?.host, args: opts.arg as Record<string, Value> | undefined, initialState, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`), toolTimeoutMs, interrupt: stop.signal });
         finish(result, !!opts.stats, started, configured);
       } catch (err) {
         handle(err, opts.state, stop.received());
@@ -226,6 +242,7 @@ export function registerRunCommands(program: Command): void {
     .option('--tools <module>', 'load host tools from this module (default: the one the run started with)')
     .option('--tool-timeout <ms>', 'limit of a host tool call that sets none of its own (default: the run\'s; 0: no limit)', milliseconds)
     .option('--max-steps <n>', 'new step budget', positiveInt)
+    .option('--limit <name=value>', `${LIMIT_HELP}; default: the run's own`, collectLimit)
     .option('--stats', 'print run statistics to stderr at the end')
     .addHelpText('after', RESUME_HELP_AFTER)
     .action(async (dir: string, opts: RunFlags) => {
@@ -236,7 +253,7 @@ export function registerRunCommands(program: Command): void {
         const configured = model(opts);
         if (configured === null) return;
         const toolTimeoutMs = opts.toolTimeout ?? env.toolTimeoutMs;
-        const result = await resumeRun(dir, { input: opts.input, tools: opts.tools, maxSteps: opts.maxSteps, model: configured?.host, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`), toolTimeoutMs, interrupt: stop.signal });
+        const result = await resumeRun(dir, { input: opts.input, tools: opts.tools, maxSteps: opts.maxSteps, limits: opts.limit, model: configured?.host, library: opts.library, warn: (m) => writeStderr(`pb: ${m}`), toolTimeoutMs, interrupt: stop.signal });
         finish(result, !!opts.stats, started, configured);
       } catch (err) {
         handle(err, dir, stop.received());

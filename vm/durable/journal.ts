@@ -9,6 +9,7 @@
 import { crc32 } from 'node:zlib';
 import { FormatError, packValue, unpackValue, type EnvelopeKind } from '../pbasm/envelope.js';
 import type { Value } from '../pbasm/program.js';
+import { StateWriteError } from '../errors.js';
 
 // Version 3 adds the 'retry' record. Readers of version 2 still read version 3 journals
 // (minReadable 2: they skip record types they do not know); such a reader replays a failed
@@ -45,8 +46,22 @@ export function journalHeader(): Buffer {
   return h;
 }
 
+/** The largest payload a record's 32-bit length can describe. */
+const MAX_RECORD = 0xffff_ffff;
+
+/**
+ * One record, framed. Throws StateWriteError when the record cannot be encoded (too big for its
+ * length field, or refused by the encoder); callers encode every record before writing any, so
+ * a record that fails is never half-written.
+ */
 export function encodeRecord(r: JournalRecord): Buffer {
-  const payload = packValue(r);
+  let payload: Uint8Array;
+  try {
+    payload = packValue(r);
+  } catch (err) {
+    throw new StateWriteError(`cannot journal a '${r.t}' record: ${(err as Error)?.message ?? String(err)}`);
+  }
+  if (payload.length > MAX_RECORD) throw new StateWriteError(`cannot journal a '${r.t}' record of ${payload.length} bytes (at most ${MAX_RECORD})`);
   const out = Buffer.allocUnsafe(RECORD_HEADER + payload.length);
   out.writeUInt32BE(payload.length, 0);
   out.writeUInt32BE(crc32(out.subarray(0, 4)), 4);

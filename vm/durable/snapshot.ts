@@ -5,8 +5,10 @@ import { decodeEnvelope, encodeEnvelope, FormatError, type EnvelopeKind } from '
 import { verifyCode } from '../pbasm/verify.js';
 import type { CodeObject, Program, Value } from '../pbasm/program.js';
 import { Machine, type Frame, type MachineStatus } from '../machine.js';
-import { LoopIter, PlaybookRef, type RuntimeValue } from '../values.js';
+import { LoopIter, PlaybookRef, spendOn, type RuntimeValue } from '../values.js';
 import type { PlanExecution } from '../plan.js';
+import { ByteBudget, LIMIT_RANGES, scalarBytes, VMLimitError, type Limits } from '../limits.js';
+import { StateWriteError } from '../errors.js';
 
 /**
  * Version 2 names the run the snapshot belongs to (SnapshotFile.runId), so a resume can
@@ -34,16 +36,21 @@ function enc(v: RuntimeValue | undefined): Encoded {
   return out;
 }
 
-function dec(v: Encoded): RuntimeValue | undefined {
+/** Snapshot values nest at most this deep (the nesting limit's ceiling, plus the snapshot's own levels). */
+const MAX_DECODE_DEPTH = LIMIT_RANGES.nesting[1] + 16;
+
+function dec(v: Encoded, depth = 0): RuntimeValue | undefined {
   if (typeof v !== 'object' || v === null) return v;
-  if (Array.isArray(v)) return v.map(dec) as RuntimeValue[];
+  if (depth > MAX_DECODE_DEPTH) throw new FormatError(`corrupted snapshot: a value is nested more than ${MAX_DECODE_DEPTH} levels deep`);
+  if (Array.isArray(v)) return v.map((x) => dec(x, depth + 1)) as RuntimeValue[];
   const keys = Object.keys(v);
   if (keys.length === 1) {
     const k = keys[0]!;
     if (k === UNSET) return undefined;
     if (k === ITER) {
       const [items, index] = v[k] as [Encoded[], number];
-      return new LoopIter(items.map(dec) as RuntimeValue[], index);
+      if (!Array.isArray(items) || typeof index !== 'number') throw new FormatError('corrupted snapshot: malformed loop iterator');
+      return new LoopIter(items.map((x) => dec(x, depth + 1)) as RuntimeValue[], index);
     }
     if (k === REF) {
       const [agent, name] = v[k] as [string, string];
@@ -51,8 +58,21 @@ function dec(v: Encoded): RuntimeValue | undefined {
     }
   }
   const out: Record<string, RuntimeValue> = {};
-  for (const k of keys) out[k] = dec(v[k]!) as RuntimeValue;
+  for (const k of keys) out[k] = dec(v[k]!, depth + 1) as RuntimeValue;
   return out;
+}
+
+/** Approximate encoded size of plain data kept in the state as it is (artifacts, plans, logs). */
+function measure(v: unknown, budget: ByteBudget, depth = 0): void {
+  if (typeof v !== 'object' || v === null) return budget.spend(scalarBytes(v));
+  if (depth > MAX_DECODE_DEPTH) throw new VMLimitError('the run state holds data nested too deep to write');
+  budget.spend(5);
+  if (Array.isArray(v)) for (const x of v) measure(x, budget, depth + 1);
+  else
+    for (const k in v) {
+      budget.spend(5 + k.length);
+      measure((v as Record<string, unknown>)[k], budget, depth + 1);
+    }
 }
 
 export interface FrameState {
@@ -97,7 +117,31 @@ export interface MachineState {
   clock?: string;
 }
 
+/**
+ * The machine's state, ready to encode. Throws StateWriteError when it holds more than the
+ * state-bytes limit; nothing is changed then, and the previous snapshot stays the run's latest.
+ */
 export function captureMachine(m: Machine): MachineState {
+  try {
+    return capture(m, new ByteBudget(m.limits.stateBytes, 'the run state holds'));
+  } catch (err) {
+    if (err instanceof VMLimitError) throw new StateWriteError(`cannot write a snapshot: ${err.message}`);
+    if (err instanceof RangeError) throw new StateWriteError(`cannot write a snapshot: ${err.message}`);
+    throw err;
+  }
+}
+
+function capture(m: Machine, budget: ByteBudget): MachineState {
+  // Sized before anything is copied: a state too big to write is refused without making its copy.
+  for (const vars of Object.values(m.state)) spendOn(vars, budget);
+  for (const f of m.frames) {
+    for (const v of f.locals) spendOn(v, budget);
+    if (f.args) for (const v of f.args) spendOn(v, budget);
+    if (f.log) measure(f.log, budget);
+  }
+  for (let i = 0; i < m.sp; i++) spendOn(m.stack[i], budget);
+  measure(m.artifacts, budget);
+  measure(m.plans, budget);
   const internals = m as unknown as { pending: string; effectPc: number };
   const state: Record<string, Record<string, Encoded>> = {};
   for (const [agent, vars] of Object.entries(m.state)) state[agent] = enc(vars) as Record<string, Encoded>;
@@ -137,7 +181,17 @@ export function captureMachine(m: Machine): MachineState {
   };
 }
 
-export function restoreMachine(program: Program, s: MachineState, options: { maxSteps?: number; maxDepth?: number } = {}): Machine {
+export function restoreMachine(program: Program, s: MachineState, options: { maxSteps?: number; maxDepth?: number; limits?: Partial<Limits> } = {}): Machine {
+  try {
+    return restore(program, s, options);
+  } catch (err) {
+    // A snapshot too deep for the JS stack, or malformed in a way the checks below miss.
+    if (err instanceof RangeError || err instanceof TypeError) throw new FormatError(`corrupted snapshot: ${err.message}`);
+    throw err;
+  }
+}
+
+function restore(program: Program, s: MachineState, options: { maxSteps?: number; maxDepth?: number; limits?: Partial<Limits> }): Machine {
   const m = new Machine(program, { ...options, runId: s.runId });
   for (const code of s.linked) {
     const problem = verifyCode(code, program.files.length);
@@ -148,7 +202,7 @@ export function restoreMachine(program: Program, s: MachineState, options: { max
     const code = m.lookup(f.agent, f.name);
     if (!code) throw new FormatError(`snapshot refers to playbook '${f.agent}.${f.name}', which the program does not define`);
     if (!Number.isInteger(f.pc) || f.pc < 0 || f.pc > code.code.length) throw new FormatError(`snapshot frame ${f.agent}.${f.name} has an invalid pc`);
-    const frame: Frame = { code, pc: f.pc, locals: f.locals.map(dec), base: f.base, discard: f.discard };
+    const frame: Frame = { code, pc: f.pc, locals: f.locals.map((v) => dec(v)), base: f.base, discard: f.discard };
     if (frame.locals.length !== code.locals.length) throw new FormatError(`snapshot frame ${f.agent}.${f.name} has ${frame.locals.length} locals, the code has ${code.locals.length}`);
     if (f.trigger) frame.trigger = f.trigger;
     if (Array.isArray(f.args)) frame.args = f.args.map((a) => dec(a) as RuntimeValue);
@@ -196,7 +250,12 @@ export interface SnapshotFile {
 }
 
 export function encodeSnapshot(s: SnapshotFile): Buffer {
-  return encodeEnvelope(SNAPSHOT_FORMAT, s, SNAPSHOT_MIN_COMPATIBLE);
+  try {
+    return encodeEnvelope(SNAPSHOT_FORMAT, s, SNAPSHOT_MIN_COMPATIBLE);
+  } catch (err) {
+    // The encoder's own limits (its recursion, buffer and length fields): nothing was written.
+    throw new StateWriteError(`cannot write a snapshot: ${(err as Error)?.message ?? String(err)}`);
+  }
 }
 
 export function decodeSnapshot(bytes: Uint8Array): SnapshotFile {

@@ -146,8 +146,7 @@ class StoreSink implements DurableSink {
   /** A failed write (full disk, I/O error) stops the run; what is journaled stands, so it resumes from there. */
   private stopped(err: unknown, doing: string): unknown {
     const e = stateError(this.store.location, err, doing);
-    if (!(e instanceof StateError)) return e;
-    return new StateError(`${e.message}; the run stopped; once that is fixed, continue with: pb resume ${this.store.location}`);
+    return e instanceof StateError ? runKept(this.store.location, e.message) : e;
   }
 }
 
@@ -250,7 +249,11 @@ export async function runProgram(program: Program, options: RunOptions = {}): Pr
  * effect acted on so far and nothing half-written, so the run continues once the cause is gone.
  */
 function storeFailed(where: string, err: RunStoreError): StateError {
-  return new StateError(`${where}: error: ${err.message}; the run is kept: fix the cause, then continue with: pb resume ${where}`);
+  return runKept(where, `${where}: error: ${err.message}`);
+}
+
+function runKept(where: string, message: string): StateError {
+  return new StateError(`${message}; the run is kept: fix the cause, then continue with: pb resume ${where}`);
 }
 
 /** Why `pb run --state DIR` will not start there, and the way out that works for the run it holds. */

@@ -107,7 +107,7 @@ describe('a full disk', () => {
     writeFileSync(filler, Buffer.alloc(880 * 1024));
     const state = join(mnt, 'state');
     const first = await runCli(['run', fix('count.pb'), '--state', state]);
-    expectOneLine(first, 4, new RegExp(`state: error: cannot write journal.pbj: no space left on device \\(ENOSPC\\); the run stopped; once that is fixed, continue with: pb resume ${state.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\n$`));
+    expectOneLine(first, 4, new RegExp(`state: error: cannot write journal.pbj: no space left on device \\(ENOSPC\\); the run is kept: fix the cause, then continue with: pb resume ${state.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\n$`));
     expect(lines(first.stdout).length).toBeGreaterThan(0);
     expect(lines(first.stdout).length).toBeLessThan(COUNT_LINES.length);
 

@@ -81,7 +81,7 @@ describe('a project that installs the tarball', () => {
     const script = "const pb = require('pbvm'); const names = ['compileSource', 'runProgram', 'PbRuntimeError', 'ModelError', 'StateError', 'LoadError', 'ReplayModel', 'ReplayFileError', 'EXIT', 'VERSION']; console.log(names.map((n) => `${n}:${typeof pb[n]}`).join(' ')); console.log(JSON.stringify(pb.EXIT));";
     const r = spawnSync(process.execPath, ['-e', script], { cwd: consumer(), encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toBe('compileSource:function runProgram:function PbRuntimeError:function ModelError:function StateError:function LoadError:function ReplayModel:function ReplayFileError:function EXIT:object VERSION:string\n{"ok":0,"compile":1,"usage":2,"runtime":3,"io":4,"internal":70}\n');
+    expect(r.stdout).toBe('compileSource:function runProgram:function PbRuntimeError:function ModelError:function StateError:function LoadError:function ReplayModel:function ReplayFileError:function EXIT:object VERSION:string\n{"ok":0,"compile":1,"usage":2,"runtime":3,"io":4,"interrupted":130,"terminated":143,"internal":70}\n');
   });
 
   it('its pb command runs a program and reports the package version', () => {

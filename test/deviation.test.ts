@@ -33,6 +33,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compileFile, collectingIO } from './support/in-process.js';
 import { runCli, tempRoot, type CliRun } from './support/cli.js';
 import { compileSource } from '../compiler/compile.js';
 import { formatDiagnostics } from '../compiler/diagnostics.js';
@@ -43,7 +44,7 @@ import { SNAPSHOT_ENV } from '../src/snapshot-policy.js';
 import { nodeSourceHost } from '../src/source-host.js';
 import { decodeJournal, type JournalRecord } from '../vm/durable/journal.js';
 import type { Program } from '../vm/pbasm/program.js';
-import type { ModelHost, RunnerIO, RunOutcome } from '../vm/runner.js';
+import type { ModelHost, RunOutcome } from '../vm/runner.js';
 import { minimalResponder, startFakeAnthropic, type FakeAnthropic, type RecordedRequest, type Reply, type Responder } from './support/fake-anthropic.js';
 import { lastToolResults, promptText, toolHistory, turnOf } from './support/model-script.js';
 
@@ -84,11 +85,6 @@ const toolCalls = () => read(files.calls).split('\n').filter((l) => l !== '');
 /** The tool side without call ids: "<name> <args>". */
 const toolLog = () => toolCalls().map((l) => l.split(' ').filter((_, i) => i !== 1).join(' '));
 
-function compileFile(path: string): Program {
-  const r = compileSource(readFileSync(path, 'utf8'), path, { host: nodeSourceHost });
-  if (!r.program) throw new Error(`${path} does not compile:\n${formatDiagnostics(r.diagnostics, r.sources)}`);
-  return r.program;
-}
 
 /** An inline program (variants of the fixtures); its path is `inline.pb` in the fixtures. */
 const INLINE = fix('inline.pb');
@@ -98,11 +94,6 @@ function compileOnly(text: string): Program {
   return r.program;
 }
 
-function collectingIO(inputs: string[] = []): { io: RunnerIO; out: string[] } {
-  const out: string[] = [];
-  const queue = inputs.slice();
-  return { out, io: { writeLines: (lines) => out.push(...lines), readLine: async () => queue.shift() ?? null } };
-}
 
 const modelHost = (): ModelHost => ({
   model: new AnthropicModel({ apiKey: 'test', baseURL: fake.url, maxRetries: 1, timeoutMs: 5_000 }),

@@ -37,6 +37,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { collectingIO } from './support/in-process.js';
 import { REPO, describeRun, runCli, tempRoot, type CliRun } from './support/cli.js';
 import { compileSource } from '../compiler/compile.js';
 import { formatDiagnostics } from '../compiler/diagnostics.js';
@@ -48,7 +49,7 @@ import { nodeSourceHost } from '../src/source-host.js';
 import { decodeJournal } from '../vm/durable/journal.js';
 import type { PlanExecution } from '../vm/plan.js';
 import type { Program } from '../vm/pbasm/program.js';
-import type { RunnerIO, RunOutcome } from '../vm/runner.js';
+import type { RunOutcome } from '../vm/runner.js';
 import { startFakeAnthropic, type FakeAnthropic, type RecordedRequest, type Reply, type Responder } from './support/fake-anthropic.js';
 import { lastToolResults, promptText, stepOf, turnOf } from './support/model-script.js';
 import { call, callsOf, callTool, conversations, finish, finishBlock, planStepOf, scriptedModel, skip, statuses, step, use, violationsOf, type ConversationKey, type Turns } from './support/plan-script.js';
@@ -144,11 +145,6 @@ const { requestsFor, requestLog, answersTo, errorAnswerTo, rejectionAt } = conve
 
 // --- in-process runs ---------------------------------------------------------------------------
 
-function collectingIO(inputs: string[] = []): { io: RunnerIO; out: string[] } {
-  const out: string[] = [];
-  const queue = inputs.slice();
-  return { out, io: { writeLines: (lines) => out.push(...lines), readLine: async () => queue.shift() ?? null } };
-}
 
 function compiled(path: string): Program {
   const r = compileFile(path);

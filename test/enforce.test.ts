@@ -36,6 +36,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { collectingIO } from './support/in-process.js';
 import { REPO, describeRun, runCli, tempRoot, type CliRun } from './support/cli.js';
 import { compileSource } from '../compiler/compile.js';
 import { compileLocus } from '../compiler/locus.js';
@@ -44,7 +45,6 @@ import { compileFile } from '../src/load-program.js';
 import { AnthropicModel } from '../src/providers/anthropic.js';
 import { runProgram, type AuditReport } from '../src/run.js';
 import type { CodeObject, Program } from '../vm/pbasm/program.js';
-import type { RunnerIO } from '../vm/runner.js';
 import { startFakeAnthropic, type FakeAnthropic } from './support/fake-anthropic.js';
 import { promptText, turnOf } from './support/model-script.js';
 import { call, callsOf, callTool, conversations, finish, scriptedModel, setVar, skip, statuses, step, use, violationsOf } from './support/plan-script.js';
@@ -148,11 +148,6 @@ const { requestsFor, requestLog, answersTo, rejectionAt } = conversations(() => 
 
 // --- in-process runs ---------------------------------------------------------------------------
 
-function collectingIO(inputs: string[] = []): { io: RunnerIO; out: string[] } {
-  const out: string[] = [];
-  const queue = inputs.slice();
-  return { out, io: { writeLines: (lines) => out.push(...lines), readLine: async () => queue.shift() ?? null } };
-}
 
 function compileOk(text: string, path: string): Program {
   const r = compileSource(text, path);

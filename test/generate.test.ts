@@ -20,6 +20,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compileFile, collectingIO } from './support/in-process.js';
 import { runCli, tempRoot, type CliRun } from './support/cli.js';
 import { compileSource } from '../compiler/compile.js';
 import { formatDiagnostics } from '../compiler/diagnostics.js';
@@ -28,7 +29,7 @@ import { runProgram } from '../src/run.js';
 import { nodeSourceHost } from '../src/source-host.js';
 import { decodeJournal } from '../vm/durable/journal.js';
 import type { Program } from '../vm/pbasm/program.js';
-import type { ModelHost, RunnerIO, RunOutcome } from '../vm/runner.js';
+import type { ModelHost, RunOutcome } from '../vm/runner.js';
 import { minimalResponder, startFakeAnthropic, type FakeAnthropic, type RecordedRequest, type Reply, type Responder } from './support/fake-anthropic.js';
 import { instructionOf, lastToolResults, promptText, turnOf } from './support/model-script.js';
 
@@ -76,11 +77,6 @@ const toolCalls = () => read(files.calls).split('\n').filter((l) => l !== '');
 /** What the forbidden tool wrote: must stay empty. */
 const danger = () => read(files.danger);
 
-function compileFile(path: string): Program {
-  const r = compileSource(readFileSync(path, 'utf8'), path, { host: nodeSourceHost });
-  if (!r.program) throw new Error(`${path} does not compile:\n${formatDiagnostics(r.diagnostics, r.sources)}`);
-  return r.program;
-}
 
 /** An inline program (for variants of the fixtures). */
 function compileOnly(text: string): Program {
@@ -89,11 +85,6 @@ function compileOnly(text: string): Program {
   return r.program;
 }
 
-function collectingIO(inputs: string[] = []): { io: RunnerIO; out: string[] } {
-  const out: string[] = [];
-  const queue = inputs.slice();
-  return { out, io: { writeLines: (lines) => out.push(...lines), readLine: async () => queue.shift() ?? null } };
-}
 
 const modelHost = (): ModelHost => ({
   model: new AnthropicModel({ apiKey: 'test', baseURL: fake.url, maxRetries: 1, timeoutMs: 5_000 }),

@@ -16,17 +16,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compileFile, collectingIO } from './support/in-process.js';
 import { runCli, tempRoot, type CliRun } from './support/cli.js';
-import { compileSource } from '../compiler/compile.js';
-import { formatDiagnostics } from '../compiler/diagnostics.js';
 import { AnthropicModel } from '../src/providers/anthropic.js';
 import { resumeRun, runProgram } from '../src/run.js';
-import { nodeSourceHost } from '../src/source-host.js';
 import { decodeJournal, encodeRecord, type JournalRecord } from '../vm/durable/journal.js';
-import type { Program } from '../vm/pbasm/program.js';
 import { Machine } from '../vm/machine.js';
 import { addRetry, attemptsAt, describeAttempts, seqSkips, type Retry } from '../vm/durable/retry.js';
-import type { ModelHost, RunnerIO, RunOutcome } from '../vm/runner.js';
+import type { ModelHost, RunOutcome } from '../vm/runner.js';
 import { faultInjector, MALFORMED_REPLY_KINDS, startFakeAnthropic, type FakeAnthropic, type RecordedRequest, type Responder } from './support/fake-anthropic.js';
 import { instructionOf, sayingModel, stepOf, turnOf } from './support/model-script.js';
 
@@ -54,17 +51,7 @@ afterEach(async () => {
   await fake.close();
 });
 
-function compileFile(path: string): Program {
-  const r = compileSource(readFileSync(path, 'utf8'), path, { host: nodeSourceHost });
-  if (!r.program) throw new Error(`${path} does not compile:\n${formatDiagnostics(r.diagnostics, r.sources)}`);
-  return r.program;
-}
 
-function collectingIO(inputs: string[] = []): { io: RunnerIO; out: string[] } {
-  const out: string[] = [];
-  const queue = inputs.slice();
-  return { out, io: { writeLines: (lines) => out.push(...lines), readLine: async () => queue.shift() ?? null } };
-}
 
 type Opts = { maxRetries?: number; maxTurns?: number; library?: string; inputs?: string[] };
 

@@ -9,15 +9,12 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compileFile, collectingIO } from './support/in-process.js';
 import { runCli, tempRoot, type CliRun } from './support/cli.js';
-import { compileSource } from '../compiler/compile.js';
-import { formatDiagnostics } from '../compiler/diagnostics.js';
 import { AnthropicModel } from '../src/providers/anthropic.js';
 import { runProgram } from '../src/run.js';
-import { nodeSourceHost } from '../src/source-host.js';
 import { PbRuntimeError } from '../vm/errors.js';
-import type { Program } from '../vm/pbasm/program.js';
-import type { ModelHost, RunnerIO, RunOutcome } from '../vm/runner.js';
+import type { ModelHost, RunOutcome } from '../vm/runner.js';
 import { faultInjector, minimalResponder, startFakeAnthropic, type FakeAnthropic, type RecordedRequest, type Reply, type Responder } from './support/fake-anthropic.js';
 import { CORPUS, corpusPresent } from './support/corpus.js';
 import { byInstruction, contextOf, instructionOf, lastToolResults, promptText, sayingModel, stepOf, turnOf } from './support/model-script.js';
@@ -42,17 +39,7 @@ afterEach(async () => {
   await fake.close();
 });
 
-function compileFile(path: string): Program {
-  const r = compileSource(readFileSync(path, 'utf8'), path, { host: nodeSourceHost });
-  if (!r.program) throw new Error(`${path} does not compile:\n${formatDiagnostics(r.diagnostics, r.sources)}`);
-  return r.program;
-}
 
-function collectingIO(inputs: string[] = []): { io: RunnerIO; out: string[] } {
-  const out: string[] = [];
-  const queue = inputs.slice();
-  return { out, io: { writeLines: (lines) => out.push(...lines), readLine: async () => queue.shift() ?? null } };
-}
 
 interface InProcess {
   inputs?: string[];

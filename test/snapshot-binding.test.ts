@@ -27,7 +27,10 @@ async function stopped(name: string): Promise<Stopped> {
   const dir = tmp(name);
   const state = join(dir, 'state');
   const calls = join(dir, 'calls.txt');
-  const p = await runCli(['run', FLAKY_PB, '--tools', FLAKY_TOOLS, '--state', state], { env: { DUR_CALLS: calls, DUR_FAIL_AT: '3' } });
+  // A snapshot at every safe point: both runs then hold a snapshot taken at the same point,
+  // whatever the timing (the default policy snapshots by the clock).
+  const env = { DUR_CALLS: calls, DUR_FAIL_AT: '3', PB_SNAPSHOT_EVERY_SAFE_POINT: '1' };
+  const p = await runCli(['run', FLAKY_PB, '--tools', FLAKY_TOOLS, '--state', state], { env });
   expect(p.code, describeRun(p)).toBe(3);
   const start = decodeJournal(readFileSync(join(state, 'journal.pbj'))).records[0] as Extract<JournalRecord, { t: 'start' }>;
   return { state, calls, runId: start.runId };

@@ -1,14 +1,14 @@
 // Checks `pb run --arg name=value` against the entry playbooks' parameters before a run starts,
 // so a forgotten argument is a usage error that names the parameter, not a silent None.
 import { Machine } from '../vm/machine.js';
-import type { CodeObject, Program, Value } from '../vm/pbasm/program.js';
+import type { Program, Value } from '../vm/pbasm/program.js';
 
 /** What is wrong with the arguments for the program's entry playbooks, or undefined when nothing is. */
 export function entryArgsProblem(program: Program, args: Record<string, Value>): string | undefined {
   // The machine decides which playbooks run first (begin triggers, else Main, else the only one).
   const machine = new Machine(program, {});
   machine.start();
-  const entries = machine.entry.map((e) => machine.lookup(e.agent, e.name)).filter((c): c is CodeObject => c !== undefined && c.kind !== 'code' && c.kind !== 'foreign');
+  const entries = machine.entryPlaybooks().filter((c) => c.kind !== 'code' && c.kind !== 'foreign');
   const known = new Set(entries.flatMap((c) => c.params.map((p) => p.name)));
   for (const code of entries) {
     const missing = code.params.filter((p) => !p.hasDefault && !Object.prototype.hasOwnProperty.call(args, p.name)).map((p) => p.name);

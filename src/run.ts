@@ -178,7 +178,9 @@ function generationReports(warn: ((message: string) => void) | undefined): Runne
 /** Initial agent state: the same variables in every agent, before anything runs. */
 function setInitialState(machine: Machine, state: Record<string, Value> | undefined): void {
   if (!state) return;
-  for (const agent of Object.values(machine.state)) for (const [k, v] of Object.entries(state)) agent[k.replace(/^\$/, '')] = v;
+  // The instances of program start exist from start(); agents created later start from their own arguments.
+  if (machine.status === 'ready') machine.start();
+  for (const inst of machine.instances) for (const [k, v] of Object.entries(state)) inst.vars[k.replace(/^\$/, '')] = v;
 }
 
 export async function runProgram(program: Program, options: RunOptions = {}): Promise<RunResult> {
@@ -473,6 +475,40 @@ export interface RunReport {
   generated: GeneratedInfo[];
   /** How the run ended, or null when it has not. */
   ended: RunEnd | null;
+  /** Every agent instance: its call stack, the messages waiting in its inbox, what it waits for. */
+  instances: InstanceReport[];
+  /** Meetings that are going on. */
+  meetings: Array<{ id: string; topic: string; host: string; participants: string[]; shared: Record<string, Value> }>;
+}
+
+export interface InstanceReport {
+  id: string;
+  klass: string;
+  /** running: frames on its stack; waiting: blocked in WaitForMessage; idle: in its message loop. */
+  status: 'running' | 'waiting' | 'idle';
+  waitingFor: string | null;
+  stack: Array<{ agent: string; playbook: string; step: string; line: number; file: string }>;
+  inbox: Value[];
+  state: Record<string, Value>;
+}
+
+function instanceReports(machine: Machine): InstanceReport[] {
+  machine.saveRegisters();
+  return machine.instances.map((inst) => {
+    const state: Record<string, Value> = {};
+    for (const [k, v] of Object.entries(inst.vars)) state[`$${k}`] = toPlain(v);
+    const status = inst.wait ? 'waiting' : inst.frames.length ? 'running' : 'idle';
+    const top = inst === machine.current && machine.status === 'waiting' ? machine.pendingEffect.effectPc : undefined;
+    return {
+      id: inst.id,
+      klass: inst.klass,
+      status,
+      waitingFor: inst.wait?.source ?? null,
+      stack: machine.frameStack(inst.frames, top).map((s) => ({ agent: s.agent, playbook: s.playbook, step: s.step, line: s.line, file: s.file })),
+      inbox: inst.inbox.map((m) => ({ ...m })),
+      state,
+    };
+  });
 }
 
 /** status, resumable, waitingOn and ended of a run, from its journal and its replay. */
@@ -608,6 +644,8 @@ export async function inspectRun(dir: string, lastN = 10): Promise<RunReport> {
     lastEffects: effects.slice(-lastN),
     generated: generatedInfo(run.records),
     ended,
+    instances: instanceReports(machine),
+    meetings: machine.meetings.filter((x) => !x.ended).map((x) => ({ id: x.id, topic: x.topic, host: x.host, participants: [...x.participants], shared: x.shared })),
   };
 }
 

@@ -95,7 +95,7 @@ describe('pb check --json and pb compile --json: one shape', () => {
 });
 
 describe('pb inspect --json: fields, not prose', () => {
-  const KEYS = ['dir', 'runId', 'status', 'resumable', 'waitingOn', 'lastEffect', 'steps', 'effects', 'snapshotAt', 'stack', 'state', 'locals', 'lastEffects', 'generated', 'ended'];
+  const KEYS = ['dir', 'runId', 'status', 'resumable', 'waitingOn', 'lastEffect', 'steps', 'effects', 'snapshotAt', 'stack', 'state', 'locals', 'lastEffects', 'generated', 'ended', 'instances', 'meetings'];
 
   it('a finished run, a run stopped at end of input, and a killed run (kill -9 in a tool call)', async () => {
     const finished = join(tmp, 'finished');

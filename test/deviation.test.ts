@@ -254,7 +254,6 @@ describe('a generated playbook that fails at run time is regenerated and rerun',
     ['key-error', '- Return {"a": 1}["b"]', 'key "b" not found'],
     ['value-error', '- Return int("abc")', 'invalid literal for int(): "abc"'],
     ['call-error', '- Return LoadArtifact("missing")', "no artifact named 'missing'"],
-    ['unsupported', '- Return CreateAgent("Helper")', "builtin 'CreateAgent' is not supported by this VM"],
     ['failed', '- Fail("cannot halve")', 'cannot halve'],
   ];
   it.each(DEVIATIONS)('%s in version 1 is a deviation: version 2 runs', async (code, step, message) => {

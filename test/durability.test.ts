@@ -552,14 +552,14 @@ describe('corrupt state gives a clear error', () => {
       ['payload end', snapBytes.length - 1, 7, /snapshot.*checksum/],
     ];
     for (const [what, byte, bit, problem] of flips) await checkDamaged(`snap-flip-${what.replace(/[ ,]+/g, '-')}`, (s) => flipBit(snap(s), byte, bit), problem);
-    // Version 2 -> 3 and minimum-compatible version 1 -> 3, as a newer build would write them.
+    // Version 3 -> 7 and minimum-compatible version 3 -> 7, as a newer build would write them.
     await checkDamaged(
       'snap-too-new',
       (s) => {
-        flipBit(snap(s), 5, 0);
-        flipBit(snap(s), 7, 1);
+        flipBit(snap(s), 5, 2);
+        flipBit(snap(s), 7, 2);
       },
-      /snapshot file is too new: it needs a reader of format version 3/,
+      /snapshot file is too new: it needs a reader of format version 7/,
     );
   });
 

@@ -72,10 +72,10 @@ describe('a snapshot is bound to its run', () => {
     expect(readFileSync(run.calls, 'utf8'), 'no tool was called').toBe(readFileSync(a.calls, 'utf8'));
   });
 
-  it('the snapshot names its run in format 2; one whose name and machine state disagree is corrupt', async () => {
+  it('the snapshot names its run (format 3); one whose name and machine state disagree is corrupt', async () => {
     const bytes = readFileSync(join(a.state, 'snapshot.pbs'));
     const { header } = decodeEnvelope(SNAPSHOT_FORMAT, bytes);
-    expect(header).toMatchObject({ version: 2, minCompatible: 1 });
+    expect(header).toMatchObject({ version: 3, minCompatible: 3 });
     expect(decodeSnapshot(bytes).runId).toBe(a.runId);
     const run = copy(a, 'inconsistent');
     writeFileSync(join(run.state, 'snapshot.pbs'), encodeSnapshot({ ...decodeSnapshot(bytes), runId: b.runId }));

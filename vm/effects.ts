@@ -2,6 +2,7 @@
 // at an instruction that needs one of these, and the runner performs it (journaled when
 // the run is durable) and hands the result back.
 import type { NLInfo, Value } from './pbasm/program.js';
+import type { Frame } from './frame.js';
 
 export interface EffectContext {
   agent: string;
@@ -28,7 +29,10 @@ export type Effect =
   /** `fused` holds further natural-language steps that directly follow and run in the same model call. */
   | { kind: 'nl'; seq: number; mode: 'step' | 'value' | 'cond'; info: NLInfo; fused: NLInfo[]; vars: Record<string, Value>; at: EffectContext }
   /** Natural-language triggers to judge at an event point (after input or a state change). */
-  | { kind: 'triggers'; seq: number; candidates: Array<{ key: string; text: string; playbook: string }>; at: EffectContext }
+  /** `frame`: the context to judge them in, when no frame of the instance is running (messages for an idle instance). */
+  | { kind: 'triggers'; seq: number; candidates: Array<{ key: string; text: string; playbook: string }>; frame?: Frame; at: EffectContext }
+  /** Nothing else can run and `instance` waits for a message a human may send: read a line (Machine.hear). */
+  | { kind: 'listen'; seq: number; instance: string; source: string; at: EffectContext }
   /** The machine stopped at a step boundary because the host asked (pauseAtStep); run() goes on from there. */
   | { kind: 'pause' }
   /** A playbook the host started (callFromHost) has returned. */

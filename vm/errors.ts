@@ -36,6 +36,8 @@ export type RuntimeErrorCode =
   | 'step-failed'
   | 'plan-incomplete'
   | 'unsupported'
+  /** Agent instances wait for each other's messages and none can go on. */
+  | 'deadlock'
   /** A value the program made (or was handed) broke a limit of vm/limits.ts. */
   | 'limit-exceeded'
   /** The run state could not be snapshotted or journaled; the previous snapshot and journal stand. */

@@ -3,8 +3,9 @@
 // handed back instead of repeating the effect (Temporal's rule), printed lines are not
 // printed again, and a tool call that was in flight is issued again with the same call id.
 import type { Effect } from './effects.js';
-import { PbRuntimeError, StateWriteError, ToolCallRejected, type RuntimeErrorCode } from './errors.js';
+import { PbRuntimeError, PlaybookCallRefused, StateWriteError, ToolCallRejected, type RuntimeErrorCode } from './errors.js';
 import type { Frame, Machine } from './machine.js';
+import { judgeTool, planToolDone } from './plan-calls.js';
 import { NLDriver, DEFAULT_DRIVER, type DriverOptions, type NLHost } from './model/driver.js';
 import { appendLog, clipText } from './model/context.js';
 import { ModelError, type CallSite, type Model, type ModelReply, type ModelRequest } from './model/protocol.js';
@@ -19,6 +20,8 @@ import { callableNames, refusal } from './model/refusal.js';
 import { callWithin, ToolTimeout } from './tool-timeout.js';
 import { Interrupted, InterruptPoint, PAUSE_STEPS } from './interrupt.js';
 import { journaledSeq, ReplayCaughtUp, ReplayEnd } from './replay-end.js';
+import type { Instance, Message } from './instance.js';
+import { resolveTarget, send } from './messages.js';
 
 export { ReplayCaughtUp, ReplayEnd };
 
@@ -85,10 +88,12 @@ export interface ReplayLog {
   lastSeq: number;
   /** The journal ends with the run's final 'end' record. */
   final: boolean;
+  /** Message deliveries journaled (their numbers are 1..messages). */
+  messages: number;
 }
 
 export function emptyReplay(): ReplayLog {
-  return { outputDoneUpto: 0, inputs: new Map(), toolsStarted: new Set(), toolsDone: new Map(), toolsFailed: new Map(), models: new Map(), generates: new Map(), times: new Map(), retries: new Map(), lastSeq: 0, final: false };
+  return { outputDoneUpto: 0, inputs: new Map(), toolsStarted: new Set(), toolsDone: new Map(), toolsFailed: new Map(), models: new Map(), generates: new Map(), times: new Map(), retries: new Map(), lastSeq: 0, final: false, messages: 0 };
 }
 
 export function replayFromJournal(records: JournalRecord[]): ReplayLog {
@@ -120,6 +125,9 @@ export function replayFromJournal(records: JournalRecord[]): ReplayLog {
         break;
       case 'retry':
         addRetry(r.retries, rec);
+        break;
+      case 'msg':
+        if (rec.n > r.messages) r.messages = rec.n;
         break;
       default:
         break;
@@ -199,6 +207,7 @@ export class Runner {
   ) {
     this.replay = options.replay ?? emptyReplay();
     this.journalCount = options.journalRecords ?? 0;
+    machine.journalDeliveries = options.durable !== undefined;
     if (this.replay.retries.size) machine.seqSkips = seqSkips(this.replay.retries);
     if (options.interrupt) this.interrupt = new InterruptPoint(options.interrupt);
     this.linker = new Linker(
@@ -252,6 +261,8 @@ export class Runner {
       complete: (request, site) => this.complete(request, site),
       toolNames: () => this.options.tools?.signatures?.() ?? this.options.tools?.names?.() ?? [],
       attempts: () => attemptsAt(this.replay.retries, this.machine.seq + 1),
+      send: (frame, to, content) => this.sendFromModel(frame, to, content),
+      wait: (_frame, source) => this.waitInStep(source),
     };
   }
 
@@ -300,7 +311,7 @@ export class Runner {
   }
 
   /** Reads one line of user input for effect `seq` (replayed when journaled). */
-  private async input(seq: number, what: string): Promise<string> {
+  private async input(seq: number, what: string, eof?: () => string): Promise<string> {
     const recorded = this.replay.inputs.get(seq);
     if (recorded !== undefined) {
       this.stamp('input', seq);
@@ -308,6 +319,7 @@ export class Runner {
     }
     if (this.options.replayOnly) throw new ReplayEnd({ kind: 'end', status: 'finished', value: null });
     const line = await this.options.io.readLine();
+    if (line === null && eof) return eof();
     if (line === null) throw this.machine.fail('input-eof', `end of input while asking ${what}`);
     this.journal({ t: 'input', seq, text: line, at: this.stamp('input', seq) });
     return line;
@@ -319,17 +331,30 @@ export class Runner {
     // What the model may not call is refused with a tool error (it goes on with its step);
     // a replayed tool result means the call was made, so it is not judged again.
     const tools = this.options.tools;
-    const dot = name.indexOf('.');
-    const agent = dot > 0 ? name.slice(0, dot) : frame.code.agent;
-    const at = { target: m.lookup(agent, dot > 0 ? name.slice(dot + 1) : name), agent, agentExists: m.program.agents.some((a) => a.name === agent) };
+    // CreateAgent is the one builtin the model calls as a playbook (Playbooks AI's way to make an agent).
+    if (name === 'CreateAgent') {
+      const { klass, agent_klass, ...vars } = args;
+      return m.createAgent(String(klass ?? agent_klass ?? ''), vars);
+    }
+    const callee = m.splitCallee(frame, name);
+    const agent = callee.agent;
+    const at = { target: m.lookup(agent, callee.bare), agent, agentExists: m.program.agents.some((a) => a.name === agent) };
     const toolNames = tools ? tools.names?.() : [];
     const replayed = this.options.replayOnly || this.replay.toolsDone.has(m.seq + 1);
     const refused = replayed && !at.target ? undefined : refusal(name, frame.code.agent, at, toolNames, () => callableNames(m.program, m.linked, frame.code.agent, toolNames ?? []));
     if (refused) throw refused;
     if (m.callFromHost(frame, name, args)) {
-      const r = await this.loop(true);
-      if (r.kind === 'end') throw new Halted(r);
-      return r.value;
+      const owner = m.current;
+      const outer = m.loopOwner;
+      m.loopOwner = owner;
+      try {
+        const r = (await this.loop(true, owner)) as Extract<Effect, { kind: 'end' | 'host-return' }>;
+        if (r.kind === 'end') throw new Halted(r);
+        return r.value;
+      } finally {
+        m.loopOwner = outer;
+        this.backTo(owner);
+      }
     }
     const seq = m.nextSeq();
     // A ```ts/```js code playbook of the program runs like a host tool, from its block.
@@ -346,9 +371,61 @@ export class Runner {
       at: { agent: frame.code.agent, playbook: frame.code.name, step: '--', line: frame.code.line, file: '' },
     };
     // An enforced procedure judges the call first; a rejected call never runs, and the model is told why.
-    const verdict = m.judgeTool(name, args, seq, 'model');
+    const verdict = judgeTool(m, name, args, seq, 'model');
     if (verdict && !verdict.ok) throw new ToolCallRejected(name, verdict.violation.message, verdict.expected, verdict.hints);
     return this.toolCall(effect);
+  }
+
+  /** A model step of the running instance: while it is in progress, the instance is busy (vm/scheduler.ts). */
+  private async inStep<T>(work: () => Promise<T>): Promise<T> {
+    const inst = this.machine.current;
+    this.nlDepth++;
+    inst.busy++;
+    try {
+      return await work();
+    } finally {
+      inst.busy--;
+      this.nlDepth--;
+    }
+  }
+
+  /** After a nested loop, the instance whose model step goes on runs again, mid-effect. */
+  private backTo(owner: Instance): void {
+    const m = this.machine;
+    m.switchTo(owner);
+    if (m.status === 'running') m.status = 'waiting';
+  }
+
+  /** The model's send_message: the same routing as SendMessage; a line to a human is output. */
+  private sendFromModel(frame: Frame, to: string, content: Value): void {
+    const m = this.machine;
+    const target = resolveTarget(m, to);
+    if (typeof target === 'string') throw new PlaybookCallRefused('send_message', `cannot send a message to '${to}': ${target}`, []);
+    const line = send(m, m.byId.get(frame.self) ?? m.current, target, content, () => (typeof content === 'string' ? content : JSON.stringify(content)));
+    if (line !== undefined) this.output(m.nextSeq(), line);
+  }
+
+  /** The model's wait_for_message: the messages waiting, else the other instances run until one comes. */
+  private async waitInStep(source: string): Promise<Message[]> {
+    const m = this.machine;
+    const owner = m.current;
+    const waiting = m.takeMessages(owner, source);
+    if (waiting.length) return waiting;
+    const outer = m.loopOwner;
+    owner.wait = { source, by: 'model' };
+    m.loopOwner = owner;
+    try {
+      const r = await this.loop(true, owner, source);
+      if (!Array.isArray(r)) {
+        if (r.kind === 'end') throw new Halted(r);
+        throw new PbRuntimeError('type-error', 'internal: a host call returned while a model step waited for a message', m.callStack());
+      }
+      return r;
+    } finally {
+      owner.wait = null;
+      m.loopOwner = outer;
+      this.backTo(owner);
+    }
   }
 
   private journal(...records: JournalRecord[]): void {
@@ -381,6 +458,7 @@ export class Runner {
    * the two, and a write to a pipe wakes the reader, which can preempt us right there.)
    */
   flush(): void {
+    if (this.machine.deliveries.length) this.journalDeliveries();
     if (this.out.length === 0) return;
     const lines = this.out.splice(0, this.out.length);
     if (!this.options.durable) {
@@ -391,6 +469,13 @@ export class Runner {
       this.journal({ t: 'out', lines: [line] });
       this.options.io.writeLines([line[1]]);
     }
+  }
+
+  /** Journals the messages delivered since the last flush (a resume re-delivers the same ones; they are not journaled twice). */
+  private journalDeliveries(): void {
+    const d = this.machine.deliveries.splice(0, this.machine.deliveries.length);
+    const fresh = d.filter((x) => x.n > this.replay.messages);
+    if (fresh.length) this.journal(...fresh.map((x) => ({ t: 'msg' as const, n: x.n, to: x.to, message: x.message as unknown as Value })));
   }
 
   private maybeSnapshot(force = false): void {
@@ -412,7 +497,7 @@ export class Runner {
 
   async run(): Promise<RunOutcome> {
     try {
-      const r = await (this.interrupt ? this.interrupt.race(this.loop(false)) : this.loop(false));
+      const r = (await (this.interrupt ? this.interrupt.race(this.loop(false)) : this.loop(false))) as Extract<Effect, { kind: 'end' | 'host-return' }>;
       const end = r.kind === 'end' ? r : { kind: 'end' as const, status: 'finished' as const, value: r.value };
       return this.ended(end);
     } catch (err) {
@@ -437,13 +522,21 @@ export class Runner {
     return { status: effect.status, value: effect.value };
   }
 
-  /** Runs the machine, performing its effects, until it ends (or, nested, until the host call returns). */
-  private async loop(nested: boolean): Promise<Extract<Effect, { kind: 'end' | 'host-return' }>> {
+  /**
+   * Runs the machine, performing its effects, until it ends; or, nested for instance `owner`,
+   * until the playbook the host started returns, or (`wait`) until a message the model waits
+   * for arrives. Meanwhile the other instances run.
+   */
+  private async loop(nested: boolean, owner?: Instance, wait?: string): Promise<Extract<Effect, { kind: 'end' | 'host-return' }> | Message[]> {
     const m = this.machine;
     // A nested loop runs the playbook the host just started; frames below it are an outer loop's.
     const floor = nested ? m.frames.length - 1 : 0;
     for (;;) {
       try {
+        if (owner && wait !== undefined) {
+          const got = m.takeMessages(owner, wait);
+          if (got.length) return got;
+        }
         if (this.options.replayOnly && !this.replay.final && m.seq >= this.replay.lastSeq) throw new ReplayCaughtUp(this.lastEffect);
         if (this.interrupt) {
           const turn = this.interrupt.check();
@@ -454,12 +547,13 @@ export class Runner {
         m.pauseAtStep = m.steps + PAUSE_STEPS;
         const effect = m.run();
         if (effect.kind === 'pause') {
+          if (m.deliveries.length > 1000) this.journalDeliveries();
           if (this.out.length > 0 && performance.now() - this.outSince >= (this.options.flushMs ?? 20)) this.flush();
           continue;
         }
         if (effect.kind === 'end') return effect;
         if (effect.kind === 'host-return') {
-          if (nested) return effect;
+          if (nested && wait === undefined) return effect;
           throw new PbRuntimeError('type-error', 'internal: a host call returned outside of a host call', m.callStack());
         }
         this.lastEffect = effect;
@@ -472,6 +566,8 @@ export class Runner {
         }
         this.flush();
         await this.perform(effect);
+        // The turn passes to the next instance that can run (vm/scheduler.ts).
+        m.rotate = true;
         this.options.onEffect?.(effect);
         if (this.nlDepth === 0) this.maybeSnapshot();
       } catch (err) {
@@ -483,7 +579,7 @@ export class Runner {
 
   private failed(error: PbRuntimeError): RunOutcome {
     const resumable = RESUMABLE.has(error.code);
-    if (!resumable) this.machine.abandonPlans(`the run stopped: ${error.message}`);
+    if (!resumable) this.machine.abandonAll(`the run stopped: ${error.message}`);
     try {
       this.flush();
       // A conversation that failed by its own replies is started afresh by a resume, not replayed.
@@ -535,12 +631,7 @@ export class Runner {
           const what = effect.mode === 'cond' ? 'condition' : effect.mode === 'value' ? 'value' : 'step';
           throw m.fail('needs-model', `step ${effect.at.step} is a natural-language ${what} and needs a model, but none is configured: ${effect.info.text}`);
         }
-        this.nlDepth++;
-        try {
-          m.resume(await this.driver.perform(effect));
-        } finally {
-          this.nlDepth--;
-        }
+        m.resume(await this.inStep(() => this.driver!.perform(effect)));
         return;
       }
       case 'triggers': {
@@ -548,12 +639,17 @@ export class Runner {
           m.resume([]);
           return;
         }
-        this.nlDepth++;
-        try {
-          m.resume(await this.driver.judge(m.frames[m.frames.length - 1]!, effect.candidates, effect.at.step));
-        } finally {
-          this.nlDepth--;
-        }
+        m.resume(await this.inStep(() => this.driver!.judge(effect.frame ?? m.frames[m.frames.length - 1]!, effect.candidates, effect.at.step)));
+        return;
+      }
+      case 'listen': {
+        if (this.options.replayOnly && !this.replay.inputs.has(effect.seq)) throw new ReplayEnd(effect);
+        // At the end of input a wait for anyone can no longer be answered: that instance is done.
+        const closed = '\u0000eof';
+        const text = await this.input(effect.seq, `for a message to ${effect.instance} (${m.current.klass}) from ${effect.source}`, effect.source.trim() === '*' || effect.source.trim() === '' ? () => closed : undefined);
+        if (text === closed) m.inputClosed = true;
+        else m.hear(effect.instance, text);
+        m.resume();
         return;
       }
       case 'generate':
@@ -576,12 +672,12 @@ export class Runner {
     if (this.replay.toolsDone.has(effect.seq)) {
       const result = this.replay.toolsDone.get(effect.seq) ?? null;
       this.stamp('tool-done', effect.seq);
-      m.planToolDone(effect.seq, result);
+      planToolDone(m, effect.seq, result);
       return result;
     }
     if (this.options.replayOnly) {
       const failure = this.replay.toolsFailed.get(effect.seq);
-      if (failure !== undefined) m.planToolDone(effect.seq, undefined, failure);
+      if (failure !== undefined) planToolDone(m, effect.seq, undefined, failure);
       throw new ReplayEnd(effect);
     }
     const tools = this.options.tools;
@@ -598,14 +694,14 @@ export class Runner {
       if (err instanceof ToolNotFound) throw m.fail('undefined-playbook', err.message);
       const message = (err as Error)?.message ?? String(err);
       this.journal({ t: 'tool-failed', seq: effect.seq, error: message, at: this.stamp('tool-done', effect.seq) });
-      m.planToolDone(effect.seq, undefined, message);
+      planToolDone(m, effect.seq, undefined, message);
       if (err instanceof ToolTimeout) {
         throw m.fail('tool-error', `tool '${effect.name}' timed out (call ${effect.callId}): ${message}; it may still be running. A slower tool needs a longer limit (--tool-timeout MS, or the tool's own timeoutMs)`);
       }
       throw m.fail('tool-error', `tool '${effect.name}' failed (call ${effect.callId}): ${message}`);
     }
     this.journal({ t: 'tool-done', seq: effect.seq, result, at: this.stamp('tool-done', effect.seq) });
-    m.planToolDone(effect.seq, result);
+    planToolDone(m, effect.seq, result);
     return result;
   }
 }

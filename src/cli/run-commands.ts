@@ -289,6 +289,15 @@ export function registerRunCommands(program: Command): void {
             for (const why of g.rejected) lines.push(`    rejected: ${why.split('\n')[0]}`);
           }
         }
+        if (r.instances.length > 1) {
+          lines.push('agent instances:');
+          for (const i of r.instances) {
+            lines.push(`  ${i.id} (${i.klass}): ${i.status}${i.waitingFor ? ` for a message from ${i.waitingFor}` : ''}${i.inbox.length ? `, ${i.inbox.length} message${i.inbox.length === 1 ? '' : 's'} waiting` : ''}`);
+            for (const s of i.stack) lines.push(`    ${s.agent}.${s.playbook}  step ${s.step}  (${s.file}:${s.line})`);
+            for (const m of i.inbox) lines.push(`    message ${JSON.stringify(m).slice(0, 140)}`);
+          }
+        }
+        for (const m of r.meetings) lines.push(`meeting ${m.id.replace(/^meeting /, '')} (${m.topic}): host ${m.host}, participants ${m.participants.join(', ')}, shared state ${JSON.stringify(m.shared).slice(0, 120)}`);
         lines.push(`last ${r.lastEffects.length} journal records:`);
         for (const e of r.lastEffects) lines.push(`  ${JSON.stringify(e).slice(0, 160)}`);
         writeOut(lines.join('\n'));

@@ -387,10 +387,41 @@ async function benchGenerate(): Promise<void> {
   }
 }
 
+/**
+ * Messages between two instances in one VM: a ping-pong of ROUNDS round trips (every message
+ * blocks its receiver's WaitForMessage, so each one costs a send, a receive and a context
+ * switch), against the same messages sent by one instance to itself (no switch).
+ */
+function benchAgents(): void {
+  const ROUNDS = 100_000;
+  const pingPong = `# Ping\n## Main\n### Triggers\n- At the beginning\n### Steps\n- $peer = CreateAgent("Pong")\n- $i = 0\n- While $i < ${ROUNDS}\n  - SendMessage($peer, $i)\n  - $r = WaitForMessage($peer)\n  - $i = $i + 1\n- SendMessage($peer, -1)\n- Return $i\n\n# Pong\nstartup_mode: standby\n\n## Serve\n### Triggers\n- At the beginning\n### Steps\n- $go = True\n- While $go\n  - $m = WaitForMessage("Ping")\n  - If $m[0].content < 0\n    - $go = False\n  - Else\n    - SendMessage($m[0].sender, $m[0].content)\n`;
+  const solo = `# Solo\n## Main\n### Triggers\n- At the beginning\n### Steps\n- $i = 0\n- While $i < ${ROUNDS}\n  - SendMessage("Solo", $i)\n  - $r = WaitForMessage("Solo")\n  - SendMessage("Solo", $i)\n  - $r = WaitForMessage("Solo")\n  - $i = $i + 1\n- Return $i\n`;
+  const measure = (src: string, path: string) => {
+    const program = compileOrThrow(src, path);
+    const once = () => {
+      const m = new Machine(program);
+      let r = m.run();
+      while (r.kind !== 'end') r = m.run();
+      if (m.delivered !== 2 * ROUNDS + (path === 'ping.pb' ? 1 : 0)) throw new Error(`${path}: ${m.delivered} messages delivered`);
+    };
+    once();
+    const xs: number[] = [];
+    for (let i = 0; i < 5; i++) xs.push(time(once)[0]);
+    return median(xs);
+  };
+  const pp = measure(pingPong, 'ping.pb');
+  const one = measure(solo, 'solo.pb');
+  const perMsg = (pp * 1e6) / (2 * ROUNDS);
+  const perSolo = (one * 1e6) / (2 * ROUNDS);
+  say(`agents: ping-pong between two instances, ${(2 * ROUNDS).toLocaleString('en')} messages: median ${pp.toFixed(0)} ms = ${Math.round((2 * ROUNDS) / (pp / 1000)).toLocaleString('en')} messages/s  [target >= 200,000/s]`);
+  say(`agents: the same messages to itself (no switch): ${Math.round((2 * ROUNDS) / (one / 1000)).toLocaleString('en')} messages/s; a context switch costs about ${Math.max(0, perMsg - perSolo).toFixed(0)} ns (${perMsg.toFixed(0)} ns per message with it, ${perSolo.toFixed(0)} ns without)`);
+}
+
 async function main(): Promise<void> {
   say(`pbvm bench (node ${process.version}, ${new Date().toISOString().slice(0, 10)})`);
   if (want('compile')) benchCompile();
   if (want('vm')) benchDispatch();
+  if (want('agents')) benchAgents();
   if (want('snapshot')) benchSnapshot();
   if (want('journal')) await benchJournal();
   if (want('model')) await benchModel();

@@ -14,7 +14,9 @@ import { StateWriteError } from '../errors.js';
 // Version 3 adds the 'retry' record. Readers of version 2 still read version 3 journals
 // (minReadable 2: they skip record types they do not know); such a reader replays a failed
 // conversation instead of starting it afresh, so it fails the same way, and repeats nothing.
-export const JOURNAL_FORMAT: EnvelopeKind = { magic: 'PBJN', label: 'journal', version: 3, minReadable: 2 };
+// Version 4 adds the 'msg' record (a message delivered between agents): it records what the
+// run did and is re-derived on replay, so a reader that skips it loses nothing.
+export const JOURNAL_FORMAT: EnvelopeKind = { magic: 'PBJN', label: 'journal', version: 4, minReadable: 2 };
 const RECORD_HEADER = 12;
 export const JOURNAL_HEADER_SIZE = 16;
 
@@ -32,6 +34,8 @@ export type JournalRecord =
   | { t: 'tool-failed'; seq: number; error: string; at?: string }
   | { t: 'model'; seq: number; reply: Value; at?: string }
   | { t: 'generate'; seq: number; result: Value }
+  /** Message number n (counted from the run's start) delivered to instance `to`. */
+  | { t: 'msg'; n: number; to: string; message: Value }
   /** A failed conversation (effects fromSeq..toSeq-1) that a resume starts afresh at toSeq (vm/durable/retry.ts). */
   | { t: 'retry'; fromSeq: number; toSeq: number; reason: string; did: string[]; at: string }
   | { t: 'end'; status: 'finished' | 'halted' | 'failed'; final: boolean; message?: string; at: string };

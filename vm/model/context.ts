@@ -5,6 +5,7 @@
 // current step are always rendered fresh. Large values are shown as named artifacts.
 import type { Value } from '../pbasm/program.js';
 import type { Frame, Machine } from '../machine.js';
+import { currentMeeting } from '../messages.js';
 import { toPlain, type RuntimeValue } from '../values.js';
 
 export interface ContextOptions {
@@ -72,12 +73,18 @@ export function renderContext(m: Machine, frame: Frame, options: ContextOptions 
     if (v === undefined) return;
     vars.push(shown(code.params.some((p) => p.name === name) ? `$${name}` : name, v, m, options));
   });
-  const state = m.state[code.agent] ?? {};
+  const state = frame.vars ?? m.state[code.agent] ?? {};
   for (const [k, v] of Object.entries(state)) {
     if (code.params.some((p) => p.name === k)) continue;
     vars.push(shown(`$${k}`, v, m, options));
   }
   const parts = [`Call stack: ${stack || '(none)'}`, `Variables:${vars.length ? `\n${vars.map((v) => `  ${v}`).join('\n')}` : ' (none)'}`];
+  // In a program of several agents, who this agent is and the meeting it is in.
+  if (m.instances.length > 1 || m.humans.some((h) => h.id !== 'human')) {
+    parts.unshift(`You are ${frame.self} (${code.agent}).`);
+    const meeting = currentMeeting(m, m.frames);
+    if (meeting) parts.push(`Meeting: ${meeting.id} (${meeting.topic}), participants ${meeting.participants.join(', ')}; shared state ${JSON.stringify(meeting.shared)}`);
+  }
   const log = frame.log ?? [];
   if (frame.folded || log.length) {
     parts.push('History of this playbook:');

@@ -4,12 +4,15 @@
 // (the Runner), which journals it, so a resumed run replays the same conversation.
 import type { NLEffect } from '../runner.js';
 import type { Frame, Machine } from '../machine.js';
+import { planClose, planIteration, planSetResult, planStepOf, planStepProblems } from '../plan-calls.js';
+import { meetingHere } from '../meetings.js';
+import type { Message } from '../instance.js';
 import type { AgentInfo, CodeObject, NLInfo, Value } from '../pbasm/program.js';
 import { PlaybookCallFailed, PlaybookCallRefused, ToolCallRejected } from '../errors.js';
 import { describeContract } from '../plan.js';
 import { toPlain } from '../values.js';
 import { appendLog, clipText, DEFAULT_CONTEXT, describeValue, renderContext, type ContextOptions } from './context.js';
-import { ALL_TOOLS, callableListing, forcedTool, systemBlocks, TOOLS_WITH_GENERATE } from './prompt.js';
+import { callableListing, forcedTool, isMultiAgent, systemBlocks, toolsFor } from './prompt.js';
 import type { CallSite, ContentBlock, ModelMessage, ModelReply, ModelRequest, ToolResultBlock, ToolUseBlock } from './protocol.js';
 import { assistantTurn } from './reply.js';
 import { ConversationFailed, describeAttempts, type Retry } from '../durable/retry.js';
@@ -30,6 +33,10 @@ export interface NLHost {
   generate(frame: Frame, goal: string, name: string | null, step: string): Promise<string>;
   /** Failed attempts that the conversation starting now replaces (a resume retrying it afresh). */
   attempts(): Retry[];
+  /** Sends a message (send_message); throws PlaybookCallRefused for a target that does not exist. */
+  send(frame: Frame, to: string, content: Value): void;
+  /** Waits for messages (wait_for_message); the other agents run meanwhile. */
+  wait(frame: Frame, source: string): Promise<Message[]>;
 }
 
 export interface DriverOptions {
@@ -74,7 +81,7 @@ export class NLDriver {
       model: typeof agentModel === 'string' && agentModel.trim() ? agentModel.trim() : this.options.model,
       max_tokens: this.options.maxTokens,
       system: systemBlocks(this.agentInfo(code.agent), code, callable),
-      tools: this.mayGenerate(frame) ? TOOLS_WITH_GENERATE : ALL_TOOLS,
+      tools: toolsFor(this.mayGenerate(frame), isMultiAgent(this.machine.program.agents)),
       ...(tool ? { tool_choice: { type: 'tool' as const, name: tool } } : {}),
       messages: [{ role: 'user', content: [{ type: 'text', text: userText }] }],
     };
@@ -136,7 +143,7 @@ export class NLDriver {
   private async converse(frame: Frame, infos: NLInfo[], kind: string, step: string): Promise<Outcome> {
     const forced = forcedTool(kind as NLInfo['kind']);
     // A step of an enforced procedure: the model is told its contract, and finishing is checked.
-    const planned = this.machine.planStepOf(frame);
+    const planned = planStepOf(this.machine, frame);
     const contract = planned ? `\n\n${describeContract(planned.spec, planned.k)}` : '';
     // Finishing is checked (and skip_step allowed) only for the contracted step itself: a step
     // with nested steps ends at PLAN_END after they ran, and a nested step is only part of one.
@@ -152,7 +159,7 @@ export class NLDriver {
     for (let turn = 0; turn < this.options.maxTurns; turn++) {
       // Every turn taken inside a plan step counts against that plan's max_iterations, also from
       // a playbook the step called; when one is spent, its procedure stops here.
-      const over = this.machine.planIteration();
+      const over = planIteration(this.machine);
       if (over) throw over;
       const reply = await this.host.complete(request, site);
       const uses = reply.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
@@ -213,17 +220,17 @@ export class NLDriver {
    */
   private checkFinish(frame: Frame, result: Value): string | undefined {
     const m = this.machine;
-    const at = m.planStepOf(frame);
+    const at = planStepOf(m, frame);
     if (!at) return undefined;
-    if (result !== null && result !== undefined && result !== '') m.planSetResult(frame, result);
-    const problems = m.planStepProblems(frame);
+    if (result !== null && result !== undefined && result !== '') planSetResult(m, frame, result);
+    const problems = planStepProblems(m, frame);
     if (problems.length === 0) {
-      m.planClose(frame, 'completed', []);
+      planClose(m, frame, 'completed', []);
       return undefined;
     }
     const ex = at.plan.steps[at.k]!;
     if (ex.repairs >= 1) {
-      m.planClose(frame, 'failed', problems);
+      planClose(m, frame, 'failed', problems);
       return undefined;
     }
     ex.repairs++;
@@ -313,6 +320,35 @@ export class NLDriver {
         actions.push(`called ${name} -> ${describeValue(result)}`);
         return { content: JSON.stringify(result) };
       }
+      case 'send_message': {
+        const to = str('to');
+        if (!to || !('content' in input)) return { content: 'send_message needs "to" and "content"', error: true };
+        const content = toPlain(input.content as Value) as Value;
+        try {
+          this.host.send(frame, to, content);
+        } catch (err) {
+          if (err instanceof PlaybookCallRefused) return { content: err.reason, error: true };
+          throw err;
+        }
+        actions.push(`sent ${to} ${describeValue(content)}`);
+        return { content: 'sent' };
+      }
+      case 'wait_for_message': {
+        const from = str('from') ?? '*';
+        const messages = await this.host.wait(frame, from);
+        actions.push(`received ${messages.map((x) => `${x.sender}: ${describeValue(x.content)}`).join('; ')}`);
+        return { content: JSON.stringify(messages) };
+      }
+      case 'set_shared_state': {
+        const key = str('key');
+        if (!key || !('value' in input)) return { content: 'set_shared_state needs "key" and "value"', error: true };
+        const meeting = meetingHere(this.machine);
+        if (typeof meeting === 'string') return { content: meeting, error: true };
+        const value = toPlain(input.value as Value) as Value;
+        this.machine.setSharedState(meeting, key, value);
+        actions.push(`set shared state ${key} = ${describeValue(value)}`);
+        return { content: 'ok' };
+      }
       case 'load_artifact': {
         const name = (str('name') ?? '').replace(/^Artifact\[(.*)\]$/, '$1');
         const a = this.machine.artifacts[name] as { content?: Value } | undefined;
@@ -327,11 +363,11 @@ export class NLDriver {
         return { content: `linked as ${name}; call it with call_playbook` };
       }
       case 'skip_step': {
-        const at = contracted ? this.machine.planStepOf(frame) : undefined;
+        const at = contracted ? planStepOf(this.machine, frame) : undefined;
         const reason = str('reason') ?? '';
         if (!at) return { content: 'skip_step applies only to an optional step of an enforced procedure, from that step itself; this is not one', error: true };
         if (at.spec.steps[at.k]!.required) return { content: `step '${at.plan.steps[at.k]!.id}' is required; it cannot be skipped`, error: true };
-        this.machine.planClose(frame, 'skipped', reason ? [`skipped: ${reason}`] : []);
+        planClose(this.machine, frame, 'skipped', reason ? [`skipped: ${reason}`] : []);
         actions.push(`skipped the step${reason ? `: ${clipText(reason, 80)}` : ''}`);
         return { content: 'skipped', skipped: true, finish: { value: null } };
       }

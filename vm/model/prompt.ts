@@ -79,15 +79,49 @@ export function forcedTool(kind: NLInfo['kind'] | 'phrase' | 'triggers'): string
   }
 }
 
-/** The same tools plus generate_playbook, for agents and playbooks with `generate: true`. */
-export const TOOLS_WITH_GENERATE: ModelTool[] = withCacheMark([
-  ...Object.values(TOOLS),
+const GENERATE_TOOL: ModelTool = {
+  name: 'generate_playbook',
+  description: 'Write a new playbook for a goal no listed playbook covers; it is checked, linked, and then callable with call_playbook.',
+  input_schema: { type: 'object', properties: { goal: { type: 'string' }, name: { type: 'string' } }, required: ['goal'], additionalProperties: false },
+};
+
+/**
+ * For programs with several agents or humans: messages and meetings. The model acts on other
+ * agents only through these (and call_playbook: CreateAgent, public playbooks, meeting playbooks).
+ */
+const MESSAGING_TOOLS: ModelTool[] = [
   {
-    name: 'generate_playbook',
-    description: 'Write a new playbook for a goal no listed playbook covers; it is checked, linked, and then callable with call_playbook.',
-    input_schema: { type: 'object', properties: { goal: { type: 'string' }, name: { type: 'string' } }, required: ['goal'], additionalProperties: false },
+    name: 'send_message',
+    description: 'Send a message to an agent or a person: "to" is an agent id ("agent 1001"), an agent class name, a human\'s name, "user", or a meeting id ("meeting 100", or "meeting" for the current one: everyone else in it). "content" may be text or any JSON value.',
+    input_schema: obj({ to: { type: 'string' }, content: {} }, ['to', 'content']),
   },
-]);
+  {
+    name: 'wait_for_message',
+    description: 'Wait until a message arrives from "from" ("*" for anyone, "user", an agent id or class, or a meeting id), and return the messages waiting (each has sender, sender_klass, content, meeting).',
+    input_schema: obj({ from: { type: 'string' } }, []),
+  },
+  {
+    name: 'set_shared_state',
+    description: "Set a key of the current meeting's shared state to a JSON value (every participant sees it).",
+    input_schema: obj({ key: { type: 'string' }, value: {} }, ['key', 'value']),
+  },
+];
+
+/** The same tools plus generate_playbook, for agents and playbooks with `generate: true`. */
+export const TOOLS_WITH_GENERATE: ModelTool[] = withCacheMark([...Object.values(TOOLS), GENERATE_TOOL]);
+const TOOLS_WITH_MESSAGING: ModelTool[] = withCacheMark([...Object.values(TOOLS), ...MESSAGING_TOOLS]);
+const TOOLS_WITH_BOTH: ModelTool[] = withCacheMark([...Object.values(TOOLS), GENERATE_TOOL, ...MESSAGING_TOOLS]);
+
+/** The tools of a request: the same list for every call of a program (a cached prefix). */
+export function toolsFor(generate: boolean, messaging: boolean): ModelTool[] {
+  if (messaging) return generate ? TOOLS_WITH_BOTH : TOOLS_WITH_MESSAGING;
+  return generate ? TOOLS_WITH_GENERATE : ALL_TOOLS;
+}
+
+/** A program talks between agents when it has more than one agent, or declares a human. */
+export function isMultiAgent(agents: readonly AgentInfo[]): boolean {
+  return agents.length > 1 || agents.some((a) => a.kind === 'human');
+}
 
 /** Marks the last tool so the whole tool list is part of the cached prefix. */
 function withCacheMark(tools: ModelTool[]): ModelTool[] {

@@ -14,6 +14,7 @@ const b = (name: string, params: string[], minArgs: number, doc: string): Builti
 export const BUILTINS: readonly BuiltinSpec[] = Object.freeze([
   b('Say', ['recipient', 'message'], 1, 'Say(message) or Say(recipient, message): one line to the user'),
   b('Ask', ['question'], 1, 'ask the user a question; returns the answer line'),
+  b('SendMessage', ['target', 'message'], 2, 'send a message to an agent, a human or a meeting'),
   b('WaitForMessage', ['source'], 0, 'wait for the next message (from the user); returns it'),
   b('SaveArtifact', ['name', 'summary', 'content'], 2, 'store a named artifact'),
   b('LoadArtifact', ['name'], 1, 'load a named artifact'),

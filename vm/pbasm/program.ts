@@ -177,6 +177,8 @@ export interface CodeBlock {
 
 export interface AgentInfo {
   name: string;
+  /** `# Name:Human` declares a human participant, `# Name:MCP` a remote server; absent: an AI agent. */
+  kind?: 'human' | 'mcp';
   title: string;
   description: string;
   metadata: Record<string, Value>;

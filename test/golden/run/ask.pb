@@ -1,6 +1,7 @@
 # Asker
 Ask user for $x reads one line from stdin into $x; its prompt goes to stdout first.
-Ask(question) and WaitForMessage() are builtin playbooks that return the line.
+Ask(question) is a builtin playbook that returns the line; WaitForMessage() returns the messages
+waiting (a line typed while nothing else can run is a message from the user).
 
 ## Main
 ### Triggers
@@ -12,8 +13,8 @@ Ask(question) and WaitForMessage() are builtin playbooks that return the line.
 - $age = int(Ask("How old are you?"))
 - Say "Next year you will be {$age + 1}"
 - Say "Send me anything:"
-- $msg = WaitForMessage()
-- Say "You sent: [{$msg}]"
+- $msgs = WaitForMessage()
+- Say "You sent: [{$msgs[0].content}] as {$msgs[0].sender}, {len($msgs)} message"
 - Ask user for $empty
 - Say "An empty line is an empty string: len {len($empty)}"
 - Greet($name)

@@ -100,6 +100,8 @@ export interface CodeBlockDecl {
 export interface AgentDecl {
   name: string;
   title: string;
+  /** From `# Name:Human` / `# Name:MCP`; absent for an AI agent. */
+  kind?: import('../vm/pbasm/program.js').AgentKind;
   pos: Pos;
   description: string;
   metadata: Record<string, Value>;

@@ -14,6 +14,7 @@ import { wellFormed } from './text.js';
 import { StepBuilder, type ProgramFacts } from './steps.js';
 import { Symbols, type SymbolOptions } from './symbols.js';
 import { reportPythonNeeds } from './python-needs.js';
+import { checkAttendees } from './meetings.js';
 
 export const COMPILER_VERSION = '0.1.0';
 
@@ -136,6 +137,8 @@ function compileLoaded(
   }
   addCodePlaybooks(decl.agents);
   checkDuplicates(decl.agents, report, (pos) => locate(pos).line);
+  checkHumanAgents(decl.agents, report);
+  checkAttendees(decl.agents, report);
 
   const symbols = new Symbols(decl.agents, options);
   const facts: ProgramFacts = { stateWrites: new Set(), stateReads: [] };
@@ -170,6 +173,7 @@ function compileLoaded(
   const agents: AgentInfo[] = decl.agents.map((a) => ({
     name: a.name,
     title: a.title,
+    ...(a.kind ? { kind: a.kind } : {}),
     description: a.description,
     metadata: a.metadata,
     blocks: a.blocks.map((b) => {
@@ -229,9 +233,22 @@ function checkDuplicates(agents: AgentDraft[], report: Reporter, lineOf: (pos: P
   }
 }
 
+/** A person takes a human agent's turns: it has no playbooks to run. */
+function checkHumanAgents(agents: AgentDraft[], report: Reporter): void {
+  for (const a of agents) {
+    if (a.kind !== 'human') continue;
+    for (const p of a.playbooks) {
+      report.error('human-playbook', `agent '${a.name}' is a human agent ('# ${a.title}'); a human agent cannot have playbooks: move '${p.title}' to an AI agent`, p.pos);
+    }
+  }
+}
+
+/** Agents whose playbooks can run: a human agent's turns are taken by a person. */
+const runnable = (agents: AgentDraft[]) => agents.filter((a) => a.kind !== 'human');
+
 /** The playbooks a run starts with, chosen as the VM does (vm/machine.ts start()). */
 function entryPlaybooks(agents: AgentDraft[]): PlaybookDraft[] {
-  const all = agents.flatMap((a) => a.playbooks);
+  const all = runnable(agents).flatMap((a) => a.playbooks);
   const begins = all.filter((p) => p.triggers.some((t) => t.kind === 'begin'));
   if (begins.length > 0) return begins;
   const main = all.find((p) => p.name === 'Main');
@@ -241,6 +258,7 @@ function entryPlaybooks(agents: AgentDraft[]): PlaybookDraft[] {
 }
 
 function checkEntryPoint(agents: AgentDraft[], report: Reporter): void {
+  agents = runnable(agents);
   const all = agents.flatMap((a) => a.playbooks);
   if (all.some((p) => p.triggers.some((t) => t.kind === 'begin'))) return;
   const markdown = all.filter((p) => p.kind === 'markdown');

@@ -8,6 +8,7 @@ import { META_LINE, metaValueOffset, parseScalar, parseYamlBlock, RESERVED_KEYS,
 import { ExprError, toExpr } from './expr-ast.js';
 import { wellFormed } from './text.js';
 import { codeBlock, splitTopLevel } from './code-blocks.js';
+import { agentHeading } from './agent-heading.js';
 import type { Value } from '../vm/pbasm/program.js';
 
 export interface RawStep {
@@ -23,6 +24,8 @@ export interface PlaybookDraft extends PlaybookDecl {
   rawSteps?: RawStep[];
   /** True when the playbook had a ### Steps section (even an empty one). */
   hasSteps: boolean;
+  /** Where each metadata value is written: the inline value, or each item of a bullet list. */
+  metaAt?: Record<string, Array<{ text: string; pos: Pos }>>;
 }
 
 export interface AgentDraft extends AgentDecl {
@@ -83,7 +86,10 @@ export function buildDeclarations(cst: CstNode, report: Reporter, defaultAgentNa
   for (const s1 of kids(cst, 'section1')) {
     const h = toks(s1, 'Heading1')[0]!;
     const hp = h.payload as HeadingPayload;
-    const agent = newAgent(hp.text, tokPos(h, hp.textCol, hp.text.length));
+    const headingPos = tokPos(h, hp.textCol, hp.text.length);
+    const heading = agentHeading(hp.text, headingPos, (code, message, pos) => report.error(code, message, pos));
+    const agent = newAgent(hp.text, headingPos, heading.base);
+    if (heading.kind) agent.kind = heading.kind;
     // Code blocks above the first "# Agent" belong to it (prose there is a file comment).
     if (agents.length === 0 && preambleFences.length) collectBlocks(preambleFences, agent, undefined, report, false);
     collectBlocks(kids(s1, 'block'), agent, undefined, report, true);
@@ -94,8 +100,8 @@ export function buildDeclarations(cst: CstNode, report: Reporter, defaultAgentNa
   return { frontMatter, agents };
 }
 
-function newAgent(title: string, pos: Pos): AgentDraft {
-  return { name: identifierFor(title || 'Agent'), title, pos, description: '', metadata: {}, playbooks: [], blocks: [] };
+function newAgent(title: string, pos: Pos, base = title): AgentDraft {
+  return { name: identifierFor(base || 'Agent'), title, pos, description: '', metadata: {}, playbooks: [], blocks: [] };
 }
 
 function misplacedSection(s3: CstNode, agent: AgentDraft, report: Reporter): void {
@@ -141,6 +147,10 @@ function collectBlocks(blocks: CstNode[], agent: AgentDraft, playbook: PlaybookD
       }
       if (meta && tp.indent === 0 && (leading || /^[a-z][a-z0-9_-]*$/.test(meta[1]!))) {
         target.metadata[meta[1]!] = metaValue(text, meta);
+        if (playbook) {
+          const col = (text.startColumn ?? 1) + metaValueOffset(tp.text, meta);
+          (playbook.metaAt ??= {})[meta[1]!] = [{ text: meta[2] ?? '', pos: { line: text.startLine ?? 1, col: meta[2] ? col : text.startColumn ?? 1, length: Math.max(1, (meta[2] ?? meta[1]!).length) } }];
+        }
         openKey = meta[2] ? undefined : { key: meta[1]!, indent: tp.indent };
         continue;
       }
@@ -154,7 +164,9 @@ function collectBlocks(blocks: CstNode[], agent: AgentDraft, playbook: PlaybookD
       else if (describe) desc.push(fence.image, (fence.payload as FencePayload).body, '```');
     } else if (list) {
       if (openKey && target.metadata[openKey.key] === null) {
-        target.metadata[openKey.key] = flattenList(list).map((s) => parseScalar(s.text, (p) => report.error('metadata-too-deep', p.message, { line: s.line, col: s.col + p.offset, length: p.length })));
+        const items = flattenList(list);
+        target.metadata[openKey.key] = items.map((s) => parseScalar(s.text, (p) => report.error('metadata-too-deep', p.message, { line: s.line, col: s.col + p.offset, length: p.length })));
+        if (playbook) (playbook.metaAt ??= {})[openKey.key] = items.map((s) => ({ text: s.text, pos: { line: s.line, col: s.col, length: Math.max(1, s.text.length) } }));
         openKey = undefined;
         continue;
       }

@@ -82,6 +82,7 @@ export function disassemble(program: Program): string {
   if (Object.keys(program.frontMatter).length) out.push(`; front matter ${JSON.stringify(program.frontMatter)}`);
   for (const agent of program.agents) {
     out.push('', `agent ${agent.name}${agent.title !== agent.name ? `  ; "${agent.title}"` : ''}`);
+    if (agent.kind) out.push(`  ; kind ${agent.kind}`);
     if (agent.description) out.push(`  ; description: ${clip(agent.description)}`);
     if (Object.keys(agent.metadata).length) out.push(`  ; metadata ${clip(JSON.stringify(agent.metadata), 200)}`);
     for (const b of agent.blocks) out.push(`  ; ${b.lang} block (line ${b.line}) exports ${b.exports.join(', ') || 'nothing'}`);

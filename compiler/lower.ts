@@ -6,6 +6,7 @@ import type { BinOp, Expr, Operand, Pos, StepBase, Stmt, Target } from './ast.js
 import type { AgentDraft, PlaybookDraft, Reporter } from './declarations.js';
 import { Emitter } from './emitter.js';
 import { lowerAsk } from './lower-ask.js';
+import { implicitLocals } from './meetings.js';
 import { isPublic, type Symbols } from './symbols.js';
 
 const BIN: Record<BinOp, Op> = {
@@ -51,8 +52,10 @@ export class Lowerer {
     private readonly report: Reporter,
     private readonly where: LineMapper,
   ) {
-    this.params = new Set(pb.params.map((p) => p.name));
-    this.e = new Emitter(pb.params.map((p) => p.name));
+    // A meeting playbook's implicit locals read like parameters ($topic and topic alike).
+    const slots = [...pb.params.map((p) => p.name), ...implicitLocals(pb)];
+    this.params = new Set(slots);
+    this.e = new Emitter(slots);
   }
 
   lowerPlaybook(steps: Stmt[] | undefined): CodeObject {
@@ -134,7 +137,7 @@ export class Lowerer {
   /** A one-step code object that returns an expression (a state trigger's condition, a predicate). */
   private expressionCode(name: string, step: StepBase, kind: StepKind, expr: Expr, params: string[]): CodeObject {
     const at = this.where(step.pos);
-    const sub = new Lowerer(this.agent, { ...this.pb, params: params.map((p) => ({ name: p, hasDefault: false, pos: step.pos })) }, this.symbols, this.report, this.where);
+    const sub = new Lowerer(this.agent, { ...this.pb, metadata: {}, params: params.map((p) => ({ name: p, hasDefault: false, pos: step.pos })) }, this.symbols, this.report, this.where);
     sub.beginStep(step, kind);
     sub.expr(expr);
     sub.e.emit(Op.RETURN);

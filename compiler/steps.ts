@@ -5,8 +5,10 @@ import { recognizeStep, type Part, type VarRef } from '../grammar/step-forms.js'
 import type { AnswerKind, Expr, Operand, Pos, StepBase, Stmt, Target } from './ast.js';
 import { ExprError, namesRead, splitInterpolation, toExpr } from './expr-ast.js';
 import type { PlaybookDraft, RawStep, Reporter } from './declarations.js';
-import type { Symbols } from './symbols.js';
+import { closest, type Symbols } from './symbols.js';
 import { parseContract } from './contracts.js';
+import { implicitLocals } from './meetings.js';
+import { agentValue, isUserRecipient, withAgentValues } from './agent-values.js';
 
 /**
  * What happens when an operand parses as an expression but names a variable that is not
@@ -39,7 +41,8 @@ export class StepBuilder {
     private readonly report: Reporter,
     private readonly facts: ProgramFacts,
   ) {
-    this.params = new Set(pb.params.map((p) => p.name));
+    // A meeting playbook's implicit locals (meeting_id, inviter_id, topic) read like parameters.
+    this.params = new Set([...pb.params.map((p) => p.name), ...implicitLocals(pb)]);
     this.known = new Set(this.params);
   }
 
@@ -123,6 +126,7 @@ export class StepBuilder {
         this.noBody(item, base, form.form);
         return { id: base.id, text: base.text, pos: base.pos, kind: form.form };
       case 'say': {
+        if (form.recipient && !this.speaksToUser(form.recipient.text)) return this.sayTo(form.recipient, form.arg, item, base);
         const message = this.sayOperand(form.arg, item);
         if (message.k === 'nl') return this.nl(item, base, 'say');
         this.noBody(item, base, 'Say');
@@ -149,6 +153,8 @@ export class StepBuilder {
         const op = this.operand(form.call, item, 'warn', 'Name(argument, name=value)');
         if (op.k === 'expr' && op.expr.k === 'call') {
           this.noBody(item, base, 'a call');
+          const toUser = this.sayToUser(op.expr);
+          if (toUser) return { id: base.id, text: base.text, pos: base.pos, kind: 'say', message: { k: 'expr', expr: toUser } };
           return { id: base.id, text: base.text, pos: base.pos, kind: 'call', call: op.expr };
         }
         return this.nl(item, base, 'step');
@@ -160,6 +166,34 @@ export class StepBuilder {
         return this.nl(item, base, /^(?:say|tell|greet|thank|inform|welcome|apologi[sz]e)\b/i.test(item.text) ? 'say' : /^ask\b/i.test(item.text) ? 'ask' : 'step');
       }
     }
+  }
+
+  /** `Say(user, ...)`, `Say("human", ...)`: the recipient is the user unless a variable of that name is meant. */
+  private speaksToUser(recipient: string): boolean {
+    return isUserRecipient(recipient) && !this.known.has(recipient.trim());
+  }
+
+  /**
+   * `Say(Alice, "hi")`, `Say($worker, msg)`, `Say(meeting_id, ...)`, `Say("agent 2", ...)`: a call
+   * of the Say builtin with both arguments, so the VM routes the message. A recipient or message
+   * that is not code over known names leaves the whole step to the model.
+   */
+  private sayTo(recipient: Part, message: Part, item: RawStep, base: StepBase): Stmt {
+    const to = this.operand(recipient, item, 'warn', 'Say(recipient, message)');
+    if (to.k === 'nl') return this.nl(item, base, 'say');
+    const text = this.sayOperand(message, item);
+    if (text.k === 'nl') return this.nl(item, base, 'say');
+    this.noBody(item, base, 'Say');
+    const call: Expr = { k: 'call', callee: { k: 'var', name: 'Say', state: false, pos: base.pos }, args: [to.expr, text.expr], kwargs: [], pos: base.pos };
+    return { id: base.id, text: base.text, pos: base.pos, kind: 'call', call };
+  }
+
+  /** The message of a `Say(user, message)` call of the builtin: it is the SAY opcode. */
+  private sayToUser(call: Extract<Expr, { k: 'call' }>): Expr | undefined {
+    if (call.args.length !== 2 || call.kwargs.length > 0) return undefined;
+    const to = call.args[0]!;
+    if (to.k !== 'lit' || (to.value !== 'user' && to.value !== 'human')) return undefined;
+    return this.symbols.resolve(call, this.agent, this.known).kind === 'builtin' && call.callee.k === 'var' && call.callee.name === 'Say' ? call.args[1] : undefined;
   }
 
   private noBody(item: RawStep, base: StepBase, what: string): void {
@@ -244,26 +278,37 @@ export class StepBuilder {
       }
     }
     const unknown = this.unknownNames(expr);
+    // "Return user", "If Alice": a lone agent name in a sentence-like form stays prose.
+    if (unknown.length === 0 && mode === 'quiet' && expr.k === 'var' && !expr.state && !this.known.has(expr.name)) return nl();
     if (unknown.length > 0) {
       if (mode === 'warn') {
         const names = unknown.map((u) => `'${u.name}'`).join(', ');
+        // A capitalized name is likely a misspelt agent ("Wroker"); "count" is not "Counter".
+        const first = unknown[0]!.name;
+        const agent = /^[A-Z]/.test(first) ? closest(first, this.symbols.agentNames()) : undefined;
         this.report.warning(
           'nl-fallback',
-          `${names} ${unknown.length === 1 ? 'is not a known variable' : 'are not known variables'} here, so this is read as natural language for the model`,
+          `${names} ${unknown.length === 1 ? 'is not a known variable' : 'are not known variables'} here, so this is read as natural language for the model${agent ? ` (did you mean agent '${agent}'?)` : ''}`,
           unknown[0]!.pos,
         );
       }
       return nl();
     }
+    expr = this.withAgents(expr);
     this.accept(expr);
     return { k: 'expr', expr };
+  }
+
+  /** Agent names (and user/human) that are not variables here become their string constants. */
+  private withAgents(expr: Expr): Expr {
+    return withAgentValues(expr, (name) => (this.known.has(name) ? undefined : agentValue(name, this.symbols)));
   }
 
   /** Bare names an expression reads that are not parameters or earlier locals. */
   private unknownNames(expr: Expr): StateUse[] {
     const names = { bare: [] as StateUse[], state: [] as StateUse[] };
     namesRead(expr, names);
-    return names.bare.filter((n) => !this.known.has(n.name));
+    return names.bare.filter((n) => !this.known.has(n.name) && agentValue(n.name, this.symbols) === undefined);
   }
 
   private sayOperand(p: Part, item: RawStep): Operand {
@@ -273,9 +318,10 @@ export class StepBuilder {
       try {
         const quoteOffset = p.offset + 1;
         const parts = splitInterpolation(op.expr.value, 0, this.mapper(item, quoteOffset), false);
-        const expr: Expr = { k: 'fstr', parts, pos: op.expr.pos };
+        let expr: Expr = { k: 'fstr', parts, pos: op.expr.pos };
         const unknown = this.unknownNames(expr);
         if (unknown.length === 0) {
+          expr = this.withAgents(expr);
           this.accept(expr);
           return { k: 'expr', expr };
         }

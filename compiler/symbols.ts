@@ -41,6 +41,10 @@ export class Symbols {
     return this.agents.get(name);
   }
 
+  agentNames(): string[] {
+    return [...this.agents.keys()];
+  }
+
   playbook(agent: string, name: string): PlaybookDraft | undefined {
     return this.byAgent.get(agent)?.get(name);
   }
@@ -108,7 +112,7 @@ export class Symbols {
       return;
     }
     if (r.kind === 'builtin') {
-      checkArgs(r.spec.name, r.spec.params.map((p, i) => ({ name: p, required: i < r.spec.minArgs })), call, report, true);
+      checkArgs(r.spec.name, r.spec.params.map((p, i) => ({ name: p, required: i < r.spec.minArgs })), call, report, true, r.spec.anyKeywords === true);
       return;
     }
     const pb = r.playbook;
@@ -151,6 +155,8 @@ function checkArgs(
   call: Extract<Expr, { k: 'call' }>,
   report: Reporter,
   exact: boolean,
+  /** Keywords other than the parameters are accepted (CreateAgent's initial $state). */
+  anyKeywords = false,
 ): void {
   if (call.args.length > params.length && (exact || params.length > 0)) {
     report.error('wrong-arity', `too many arguments: '${name}' takes ${params.length}, got ${call.args.length}`, call.args[params.length]!.pos);
@@ -160,7 +166,10 @@ function checkArgs(
   for (const kw of call.kwargs) {
     const param = params.find((p) => p.name === kw.name);
     if (!param) {
-      if (exact || params.length > 0) {
+      if (anyKeywords) {
+        if (given.has(kw.name)) report.error('duplicate-argument', `argument '${kw.name}' is given more than once`, kw.pos);
+        given.add(kw.name);
+      } else if (exact || params.length > 0) {
         const list = params.length ? params.map((p) => p.name).join(', ') : 'none';
         report.error('unknown-keyword', `unknown keyword argument '${kw.name}' for '${name}' (parameters: ${list})`, kw.pos);
       }

@@ -30,7 +30,8 @@ export type StepForm =
   | { form: 'end' }
   | { form: 'break' }
   | { form: 'continue' }
-  | { form: 'say'; arg: Part; recipient?: string }
+  /** `recipient`: the first of two arguments as written (`Alice`, `$worker`, `"agent 2"`). */
+  | { form: 'say'; arg: Part; recipient?: Part }
   /** `prompt`: what to ask for, when the step says it in words ("a number between 1 and 10"). */
   | { form: 'ask'; vars: VarRef[]; prompt?: Part }
   | { form: 'assign'; target: VarRef; value: Part; style: 'eq' | 'set' | 'is' }
@@ -257,10 +258,10 @@ function sayForm(text: string, rest: string): StepForm {
   const r = rest.trim();
   if (r.startsWith('(') && r.endsWith(')')) {
     const inner = r.slice(1, -1);
-    const recipient = /^[ \t]*(?:"([^"]*)"|'([^']*)'|([A-Za-z_][A-Za-z0-9_ ]*?))[ \t]*,(.*)$/s.exec(inner);
+    const recipient = /^[ \t]*("[^"]*"|'[^']*'|\$?[A-Za-z_][A-Za-z0-9_ ]*?)[ \t]*,(.*)$/s.exec(inner);
     if (recipient) {
-      const who = (recipient[1] ?? recipient[2] ?? recipient[3] ?? '').trim();
-      return { form: 'say', arg: part(recipient[4]!, text, start + 1), recipient: who };
+      const who = part(recipient[1]!, text, start + 1);
+      return { form: 'say', arg: part(recipient[2]!, text, who.offset + who.text.length), recipient: who };
     }
     return { form: 'say', arg: part(inner, text, start + 1) };
   }

@@ -100,6 +100,41 @@ describe('.pbasm container codec', () => {
     expect(bytes.subarray(12, 44).equals(sha256(Buffer.concat([bytes.subarray(0, 12), bytes.subarray(HEADER_SIZE)])))).toBe(true);
   });
 
+  it('keeps agent kinds, meeting locals and attendee lists; an AI agent has no kind field', () => {
+    const r = compileSource(
+      [
+        '# Alice:Human',
+        '# Vault:MCP',
+        '# Host:AI',
+        '## Main',
+        '### Triggers',
+        '- At the beginning',
+        '### Steps',
+        '- Say(Alice, "hi")',
+        '## Standup(topic)',
+        'meeting: true',
+        'required_attendees: Alice, Vault',
+        '### Steps',
+        '- Say(meeting_id, topic)',
+        '',
+      ].join('\n'),
+      'multi.pb',
+    );
+    expect(r.errorCount).toBe(0);
+    const decoded = decodeProgram(encodeProgram(r.program!));
+    expect(decoded).toStrictEqual(r.program);
+    expect(decoded.agents.map((a) => [a.name, a.title, a.kind])).toEqual([
+      ['Alice', 'Alice:Human', 'human'],
+      ['Vault', 'Vault:MCP', 'mcp'],
+      ['Host', 'Host:AI', undefined],
+    ]);
+    expect('kind' in decoded.agents[2]!).toBe(false);
+    const standup = decoded.agents[2]!.playbooks.find((p) => p.name === 'Standup')!;
+    expect(standup.params.map((p) => p.name)).toEqual(['topic']);
+    expect(standup.locals.slice(0, 3)).toEqual(['topic', 'meeting_id', 'inviter_id']);
+    expect(standup.metadata.required_attendees).toEqual(['Alice', 'Vault']);
+  });
+
   it('decodes from a Uint8Array view at a non-zero offset', () => {
     const big = Buffer.alloc(bytes.length + 13);
     bytes.copy(big, 7);

@@ -175,11 +175,15 @@ export interface CodeBlock {
   line: number;
 }
 
+/** What stands behind an agent heading `# Name:Kind`; an AI agent (`:AI` or no suffix) has none. */
+export type AgentKind = 'human' | 'mcp';
+
 export interface AgentInfo {
   name: string;
-  /** `# Name:Human` declares a human participant, `# Name:MCP` a remote server; absent: an AI agent. */
-  kind?: 'human' | 'mcp';
+  /** The heading as written, e.g. "Alice:Human". */
   title: string;
+  /** Absent for an AI agent. A human agent has no playbooks and is never an entry point. */
+  kind?: AgentKind;
   description: string;
   metadata: Record<string, Value>;
   playbooks: CodeObject[];

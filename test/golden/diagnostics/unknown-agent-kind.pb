@@ -1,0 +1,8 @@
+# Alice:Humane
+
+# Bot:Robot
+## Main
+### Triggers
+- At the beginning
+### Steps
+- Say "hi"

@@ -350,6 +350,8 @@ export class StepBuilder {
       switch (x.k) {
         case 'call':
           this.symbols.checkCall(x, this.agent, this.known, this.params, this.report);
+          // CreateAgent(Klass, key=value): the keywords become the new instance's $state.
+          if (x.callee.k === 'var' && !x.callee.state && x.callee.name === 'CreateAgent') for (const k of x.kwargs) this.facts.stateWrites.add(k.name);
           x.args.forEach(visit);
           x.kwargs.forEach((k) => visit(k.value));
           if (x.callee.k !== 'var' && x.callee.k !== 'attr') visit(x.callee);

@@ -1,7 +1,8 @@
 # Host
 The host calls a meeting playbook: its attendees are invited and each runs its own meeting
-playbook. Messages to "meeting" (the current one) reach every other participant; the shared
-state is one object all participants see; the meeting ends when the host's playbook returns.
+playbook, with meeting_id, inviter_id and topic bound. A message to the meeting reaches every
+other participant; the shared state is one object every participant sees; the meeting ends
+when the host's playbook returns, and the attendees still in it get a meeting_ended message.
 
 ## Main
 ### Triggers
@@ -14,11 +15,12 @@ state is one object all participants see; the meeting ends when the host's playb
 meeting: true
 required_attendees: [Dev, Tester]
 ### Steps
+- Say(f"{meeting_id} about {topic} opened by {inviter_id}")
 - SetSharedState("sprint", 7)
-- SendMessage("meeting", "status please")
+- SendMessage(meeting_id, "status please")
 - $got = 0
 - While $got < 2
-  - $msgs = WaitForMessage("meeting")
+  - $msgs = WaitForMessage(meeting_id)
   - For each $m in $msgs
     - $got = $got + 1
     - Say(f"host heard {$m.sender_klass}: {$m.content}")
@@ -28,17 +30,26 @@ required_attendees: [Dev, Tester]
 ## Standup
 meeting: true
 ### Steps
-- $ask = WaitForMessage("meeting")
+- $ask = WaitForMessage(meeting_id)
 - SetSharedState("dev", "done")
-- SendMessage("meeting", f"dev on sprint {SharedState('sprint')}")
-- $end = WaitForMessage("meeting")
-- Say(f"dev sees {$end[-1].type}")
+- SendMessage(meeting_id, f"dev on sprint {SharedState('sprint')}")
+- $over = False
+- While not $over
+  - For each $m in WaitForMessage(meeting_id)
+    - Say(f"dev got {$m.type} from {$m.sender_klass}: {$m.content}")
+    - $over = $m.type == "meeting_ended"
 
 # Tester
-## Standup
+## Join
 meeting: true
+### Triggers
+- When invited to a meeting
 ### Steps
 - $ask = WaitForMessage("meeting")
+- Say(f"tester invited by {inviter_id} to {meeting_id}: {$ask[0].content}")
 - SendMessage("meeting", "tests green")
-- $end = WaitForMessage("meeting")
-- Say(f"tester sees {$end[-1].type}")
+- $over = False
+- While not $over
+  - For each $m in WaitForMessage("meeting")
+    - $over = $m.type == "meeting_ended"
+- Say("tester leaves")

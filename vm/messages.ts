@@ -125,10 +125,10 @@ export function makeMessage(from: { id: string; klass: string }, to: { id: strin
   return { sender: from.id, sender_klass: from.klass, recipient: to.id, recipient_klass: to.klass, type, content, meeting };
 }
 
-/** How a line to a human is written: as it is with one human; with several, who it is for. */
-export function humanLine(m: MachineCore, to: { klass: string }, text: string, meeting?: { id: string; from: string }): string {
+/** How a line to a human is written: to the user as it is; to a declared human with its name; in a meeting with who said it. */
+export function humanLine(to: { id: string; klass: string }, text: string, meeting?: { id: string; from: string }): string {
   if (meeting) return `[${meeting.id}] ${meeting.from}: ${text}`;
-  return m.humans.length > 1 ? `[to ${to.klass}] ${text}` : text;
+  return to.id === 'human' ? text : `[to ${to.klass}] ${text}`;
 }
 
 /**
@@ -136,7 +136,7 @@ export function humanLine(m: MachineCore, to: { klass: string }, text: string, m
  * stdout when a human receives it (the caller issues the say effect), else undefined.
  */
 export function send(m: MachineCore, from: Instance, target: Target, content: Value, text: () => string): string | undefined {
-  if (target.kind === 'human') return humanLine(m, target, text());
+  if (target.kind === 'human') return humanLine(target, text());
   if (target.kind === 'instance') {
     deliver(m, target.instance, makeMessage(from, target.instance, content, null));
     return undefined;
@@ -147,7 +147,7 @@ export function send(m: MachineCore, from: Instance, target: Target, content: Va
     if (id === from.id) continue;
     const inst = m.byId.get(id);
     if (inst) deliver(m, inst, makeMessage(from, inst, content, meeting.id));
-    else if (line === undefined) line = humanLine(m, { klass: '' }, text(), { id: meeting.id, from: from.klass });
+    else if (line === undefined) line = humanLine({ id, klass: '' }, text(), { id: meeting.id, from: from.klass });
   }
   return line;
 }

@@ -6,172 +6,28 @@ import type { Effect } from './effects.js';
 import { PbRuntimeError, PlaybookCallRefused, StateWriteError, ToolCallRejected, type RuntimeErrorCode } from './errors.js';
 import type { Frame, Machine } from './machine.js';
 import { judgeTool, planToolDone } from './plan-calls.js';
-import { NLDriver, DEFAULT_DRIVER, type DriverOptions, type NLHost } from './model/driver.js';
+import { NLDriver, DEFAULT_DRIVER, type NLHost } from './model/driver.js';
 import { appendLog, clipText } from './model/context.js';
-import { ModelError, type CallSite, type Model, type ModelReply, type ModelRequest } from './model/protocol.js';
+import { ModelError, type CallSite, type ModelReply, type ModelRequest } from './model/protocol.js';
 import { checkReply } from './model/reply.js';
-import type { PlaybookGenerator } from './generate.js';
-import { Linker, type LinkerOptions } from './linker.js';
+import { Linker } from './linker.js';
 import type { Value } from './pbasm/program.js';
 import type { JournalRecord } from './durable/journal.js';
-import { addRetry, attemptsAt, retryRecord, seqSkips, type Retry } from './durable/retry.js';
+import { attemptsAt, retryRecord, seqSkips } from './durable/retry.js';
 import { fromForeign } from './values.js';
 import { callableNames, refusal } from './model/refusal.js';
 import { callWithin, ToolTimeout } from './tool-timeout.js';
 import { Interrupted, InterruptPoint, PAUSE_STEPS } from './interrupt.js';
-import { journaledSeq, ReplayCaughtUp, ReplayEnd } from './replay-end.js';
+import { ReplayCaughtUp, ReplayEnd } from './replay-end.js';
+import { emptyReplay, type ReplayLog } from './durable/replay-log.js';
+import { ToolNotFound, type GenerateEffect, type RunnerOptions, type RunOutcome, type ToolEffect } from './host.js';
 import type { Instance, Message } from './instance.js';
 import { resolveTarget, send } from './messages.js';
+import { OutputLines } from './output-lines.js';
 
 export { ReplayCaughtUp, ReplayEnd };
-
-export type ToolEffect = Extract<Effect, { kind: 'tool' }>;
-export type NLEffect = Extract<Effect, { kind: 'nl' }>;
-export type GenerateEffect = Extract<Effect, { kind: 'generate' }>;
-
-export interface RunnerIO {
-  /** Writes complete lines to the program's output (stdout); one call per flush. */
-  writeLines(lines: string[]): void;
-  /** Reads one line of user input; null at end of input. */
-  readLine(): Promise<string | null>;
-}
-
-/** Thrown by a ToolHost when no tool of that name exists (a call that takes too long: ToolTimeout). */
-export class ToolNotFound extends Error {}
-
-export interface ToolHost {
-  call(effect: ToolEffect): Promise<unknown>;
-  /** Tool names the model may call (listed in its prompt). */
-  names?(): string[];
-  /** The same tools as `Name(param, ...)`, for the model's listing. */
-  signatures?(): string[];
-}
-
-/** The model configuration a runner uses for natural-language work. */
-export interface ModelHost {
-  model: Model;
-  driver?: Partial<Omit<DriverOptions, 'model'>>;
-  /** Stop with an error after this many model calls in this process. */
-  maxCalls?: number;
-  /**
-   * Have the model phrase the question of a deterministic `Ask user for $x` (default false: the
-   * question is the step's own words). An agent's `phrase_questions: true|false` metadata wins.
-   * A durable run must be resumed with the same setting (`pb run --phrase` writes it into the
-   * program's agent metadata instead, so it is kept with the run).
-   */
-  phraseAsks?: boolean;
-  /** Told about every completed model call (accounting, progress). */
-  onCall?: (site: CallSite, reply: ModelReply, replayed: boolean) => void;
-}
-
-/** Where a durable run keeps its journal and snapshots. */
-export interface DurableSink {
-  append(records: JournalRecord[]): void;
-  snapshot(machine: Machine, journalRecords: number): void;
-}
-
-export interface ReplayLog {
-  /** Output with seq <= this was written before. */
-  outputDoneUpto: number;
-  inputs: Map<number, string>;
-  toolsStarted: Set<number>;
-  toolsDone: Map<number, Value>;
-  /** Tool calls that threw (their error), for a replay-only run's plan. */
-  toolsFailed: Map<number, string>;
-  models: Map<number, Value>;
-  generates: Map<number, Value>;
-  /** When recorded effects happened ("tool-done:12" → ISO time), for the machine's clock. */
-  times: Map<string, string>;
-  /** Failed conversations a resume starts afresh, by their first effect number (vm/durable/retry.ts). */
-  retries: Map<number, Retry>;
-  /** The highest effect number the journal has a record of. */
-  lastSeq: number;
-  /** The journal ends with the run's final 'end' record. */
-  final: boolean;
-  /** Message deliveries journaled (their numbers are 1..messages). */
-  messages: number;
-}
-
-export function emptyReplay(): ReplayLog {
-  return { outputDoneUpto: 0, inputs: new Map(), toolsStarted: new Set(), toolsDone: new Map(), toolsFailed: new Map(), models: new Map(), generates: new Map(), times: new Map(), retries: new Map(), lastSeq: 0, final: false, messages: 0 };
-}
-
-export function replayFromJournal(records: JournalRecord[]): ReplayLog {
-  const r = emptyReplay();
-  for (const rec of records) {
-    r.lastSeq = Math.max(r.lastSeq, journaledSeq(rec));
-    if ((rec.t === 'input' || rec.t === 'tool-start' || rec.t === 'tool-done' || rec.t === 'model') && typeof rec.at === 'string') r.times.set(`${rec.t}:${rec.seq}`, rec.at);
-    switch (rec.t) {
-      case 'out':
-        for (const [seq] of rec.lines) if (seq > r.outputDoneUpto) r.outputDoneUpto = seq;
-        break;
-      case 'input':
-        r.inputs.set(rec.seq, rec.text);
-        break;
-      case 'tool-start':
-        r.toolsStarted.add(rec.seq);
-        break;
-      case 'tool-done':
-        r.toolsDone.set(rec.seq, rec.result);
-        break;
-      case 'tool-failed':
-        r.toolsFailed.set(rec.seq, rec.error);
-        break;
-      case 'model':
-        r.models.set(rec.seq, rec.reply);
-        break;
-      case 'generate':
-        r.generates.set(rec.seq, rec.result);
-        break;
-      case 'retry':
-        addRetry(r.retries, rec);
-        break;
-      case 'msg':
-        if (rec.n > r.messages) r.messages = rec.n;
-        break;
-      default:
-        break;
-    }
-  }
-  const last = records[records.length - 1];
-  r.final = last?.t === 'end' && last.final;
-  return r;
-}
-
-export interface RunnerOptions {
-  io: RunnerIO;
-  tools?: ToolHost;
-  model?: ModelHost;
-  durable?: DurableSink;
-  replay?: ReplayLog;
-  /** Journal records already on disk (a resumed run). */
-  journalRecords?: number;
-  /** Flush buffered output after this many lines or milliseconds. */
-  flushLines?: number;
-  flushMs?: number;
-  /** Snapshot at most this often (ms) and at least every this many effects. */
-  snapshotMs?: number;
-  snapshotEffects?: number;
-  /** Called after each effect completes, e.g. for a progress line. */
-  onEffect?: (effect: Effect) => void;
-  /**
-   * Re-execute only what the journal recorded, performing nothing: stop at the first new
-   * effect, or (ReplayCaughtUp) as soon as the last journaled one has been replayed.
-   */
-  replayOnly?: boolean;
-  /** Raised to stop the run at once (the runner throws Interrupted); the journal stays resumable. */
-  interrupt?: AbortSignal;
-  /** Writes, checks and compiles playbooks for GeneratePlaybook (injected by the host). */
-  generator?: PlaybookGenerator;
-  /** Generated playbooks may call GeneratePlaybook up to this depth. */
-  maxGenerationDepth?: number;
-  /** Regeneration limits, and reports of what was generated (vm/linker.ts). */
-  generation?: Omit<LinkerOptions, 'generator' | 'maxGenerationDepth'>;
-}
-
-export type RunOutcome =
-  | { status: 'finished' | 'halted'; value: Value }
-  | { status: 'failed'; error: PbRuntimeError; resumable: boolean };
+export { emptyReplay, replayFromJournal, type ReplayLog } from './durable/replay-log.js';
+export { ToolNotFound, type DurableSink, type GenerateEffect, type ModelHost, type NLEffect, type RunnerIO, type RunnerOptions, type RunOutcome, type ToolEffect, type ToolHost } from './host.js';
 
 /** Failures that a later `pb resume` can get past (the cause is outside the program). */
 // state-unwritable: nothing was written, so the last snapshot and the journal still hold the
@@ -184,8 +40,7 @@ class Halted {
 }
 
 export class Runner {
-  private readonly out: Array<[number, string]> = [];
-  private outSince = 0;
+  private readonly lines: OutputLines;
   private journalCount: number;
   private lastSnapshot = 0;
   private effectsSinceSnapshot = 0;
@@ -207,6 +62,7 @@ export class Runner {
   ) {
     this.replay = options.replay ?? emptyReplay();
     this.journalCount = options.journalRecords ?? 0;
+    this.lines = new OutputLines(machine, options, this.replay, (...records) => this.journal(...records));
     machine.journalDeliveries = options.durable !== undefined;
     if (this.replay.retries.size) machine.seqSkips = seqSkips(this.replay.retries);
     if (options.interrupt) this.interrupt = new InterruptPoint(options.interrupt);
@@ -442,40 +298,12 @@ export class Runner {
   }
 
   private output(seq: number, text: string): void {
-    if (seq <= this.replay.outputDoneUpto || this.options.replayOnly) return;
-    // One Say is one line: a value with newlines is still one logical line of output.
-    if (this.out.length === 0) this.outSince = performance.now();
-    this.out.push([seq, text]);
-    if (this.out.length >= (this.options.flushLines ?? 256) || performance.now() - this.outSince >= (this.options.flushMs ?? 20)) this.flush();
+    this.lines.add(seq, text);
   }
 
-  /**
-   * Journal each line, then write it. A resume treats journaled lines as printed, so no line
-   * is ever printed twice; a kill between a line's record and its write loses that one line,
-   * never more. So a durable run pays a record per line (one journal write before each
-   * output write: see the journal figures of `npm run bench`); a run without a journal
-   * writes the batch at once. (Writing first would print a line twice after a kill between
-   * the two, and a write to a pipe wakes the reader, which can preempt us right there.)
-   */
+  /** Journals and writes the lines said so far, and journals the messages delivered (vm/output-lines.ts). */
   flush(): void {
-    if (this.machine.deliveries.length) this.journalDeliveries();
-    if (this.out.length === 0) return;
-    const lines = this.out.splice(0, this.out.length);
-    if (!this.options.durable) {
-      this.options.io.writeLines(lines.map(([, text]) => text));
-      return;
-    }
-    for (const line of lines) {
-      this.journal({ t: 'out', lines: [line] });
-      this.options.io.writeLines([line[1]]);
-    }
-  }
-
-  /** Journals the messages delivered since the last flush (a resume re-delivers the same ones; they are not journaled twice). */
-  private journalDeliveries(): void {
-    const d = this.machine.deliveries.splice(0, this.machine.deliveries.length);
-    const fresh = d.filter((x) => x.n > this.replay.messages);
-    if (fresh.length) this.journal(...fresh.map((x) => ({ t: 'msg' as const, n: x.n, to: x.to, message: x.message as unknown as Value })));
+    this.lines.flush();
   }
 
   private maybeSnapshot(force = false): void {
@@ -547,8 +375,7 @@ export class Runner {
         m.pauseAtStep = m.steps + PAUSE_STEPS;
         const effect = m.run();
         if (effect.kind === 'pause') {
-          if (m.deliveries.length > 1000) this.journalDeliveries();
-          if (this.out.length > 0 && performance.now() - this.outSince >= (this.options.flushMs ?? 20)) this.flush();
+          this.lines.due();
           continue;
         }
         if (effect.kind === 'end') return effect;

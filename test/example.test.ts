@@ -208,3 +208,38 @@ describe('the enforced refund flow, in .pb and in Locus YAML', () => {
     expect(listing(REFUND_YAML)).toBe(pb);
   });
 });
+
+describe('the README multi-agent example (examples/team-standup.pb)', () => {
+  it('runs offline with no model: the same lines every run, exit 0', async () => {
+    const runs = [0, 1, 2].map(() => spawnSync('node', [cli, 'run', 'examples/team-standup.pb'], { cwd: root, input: 'ship it\n', env: offlineEnv(), encoding: 'utf8' }));
+    for (const r of runs) {
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(runs[0]!.stdout);
+    }
+    await expect(runs[0]!.stdout).toMatchFileSnapshot('./golden/examples/team-standup.stdout');
+  });
+
+  it('stopped before the answer, pb inspect lists every instance, and pb resume finishes it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbvm-standup-'));
+    try {
+      const state = join(dir, 'state');
+      const first = spawnSync('node', [cli, 'run', '--state', state, 'examples/team-standup.pb'], { cwd: root, input: '', env: offlineEnv(), encoding: 'utf8' });
+      expect(first.status, first.stderr).toBe(3);
+      expect(first.stderr).toContain('end of input while asking for a message to agent 1001 (Lead) from Priya');
+      const insp = spawnSync('node', [cli, 'inspect', '--json', state], { cwd: root, encoding: 'utf8' });
+      expect(insp.status, insp.stderr).toBe(0);
+      const report = JSON.parse(insp.stdout) as { instances: Array<{ id: string; klass: string; stack: Array<{ playbook: string }> }>; meetings: Array<{ id: string; participants: string[] }> };
+      expect(report.instances.map((i) => `${i.id} ${i.klass}`)).toEqual(['agent 1001 Lead', 'agent 1002 Engineer', 'agent 1003 Engineer', 'agent 1004 Engineer']);
+      expect(report.instances[0]!.stack.map((s) => s.playbook)).toEqual(['Main', 'Standup']);
+      expect(report.meetings).toMatchObject([{ id: 'meeting 100', participants: ['agent 1001', 'agent 1000', 'agent 1002', 'agent 1003', 'agent 1004'] }]);
+      const text = spawnSync('node', [cli, 'inspect', state], { cwd: root, encoding: 'utf8' });
+      expect(text.stdout).toContain('agent instances:\n  agent 1001 (Lead): ');
+      const resumed = spawnSync('node', [cli, 'resume', state], { cwd: root, input: 'ship it\n', env: offlineEnv(), encoding: 'utf8' });
+      expect(resumed.status, resumed.stderr).toBe(0);
+      expect(first.stdout + resumed.stdout).toBe(readFileSync(join(root, 'test/golden/examples/team-standup.stdout'), 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -51,7 +51,10 @@ export function startMeeting(m: MachineCore, host: Instance, f: Frame): Meeting 
   const given = topicSlot >= 0 ? f.locals[topicSlot] : undefined;
   const topic = typeof given === 'string' && given ? given : `${code.title || code.name} meeting`;
   const meeting: Meeting = { id: `meeting ${m.nextMeeting++}`, topic, host: host.id, playbook: code.name, participants: [host.id], shared: {}, ended: false };
-  const required = names(code.metadata.required_attendees);
+  // An `attendees` parameter (Playbooks AI's implicit one) names more: agent ids, classes, humans.
+  const slot = code.params.findIndex((p) => p.name === 'attendees');
+  const extra = slot >= 0 ? f.locals[slot] : undefined;
+  const required = [...names(code.metadata.required_attendees), ...(Array.isArray(extra) ? extra.map((x) => String(x)) : [])];
   const optional = names(code.metadata.optional_attendees);
   for (const [klass, needed] of [...required.map((k) => [k, true] as const), ...optional.map((k) => [k, false] as const)]) {
     const human = m.humans.find((h) => h.klass === klass || h.id === klass);

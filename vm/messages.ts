@@ -147,7 +147,7 @@ export function send(m: MachineCore, from: Instance, target: Target, content: Va
     if (id === from.id) continue;
     const inst = m.byId.get(id);
     if (inst) deliver(m, inst, makeMessage(from, inst, content, meeting.id));
-    else if (line === undefined) line = humanLine({ id, klass: '' }, text(), { id: meeting.id, from: from.klass });
+    else if (line === undefined) line = humanLine({ id, klass: '' }, text(), { id: meeting.id, from: `${from.klass} (${from.id})` });
   }
   return line;
 }

@@ -101,24 +101,16 @@ export interface FrameState {
 }
 
 /** One agent instance: its stack, begin playbooks, inbox and wait (format 3). */
-export interface InstanceState {
-  id: string;
-  klass: string;
+/** The plain-data fields of an instance, kept as they are. */
+type PlainInstance = Omit<Instance, 'vars' | 'frames' | 'stack' | 'sp' | 'busy' | 'pending'>;
+
+/** One agent instance: its stack, begin playbooks, inbox and wait (format 3). */
+export interface InstanceState extends PlainInstance {
   /** Key of its $state in MachineState.state: the class name for a class's first instance, else its id. */
   vars: string;
   frames: FrameState[];
   stack: Encoded[];
   pending: string;
-  effectPc: number;
-  stateDirty: boolean;
-  nlEvent: boolean;
-  triggerLast: Record<string, boolean>;
-  entry: string[];
-  entryIndex: number;
-  inbox: Encoded[];
-  offered: number;
-  wait: { source: string; by: 'code' | 'model' } | null;
-  invitations: Array<{ meeting: string; inviter: string; topic: string; playbook: string }>;
 }
 
 export interface MachineState {
@@ -216,24 +208,10 @@ function capture(m: Machine, budget: ByteBudget): MachineState {
   return {
     status: m.status,
     state,
-    instances: m.instances.map((inst) => ({
-      id: inst.id,
-      klass: inst.klass,
-      vars: varsKey(m, inst),
-      frames: inst.frames.map(captureFrame),
-      stack: inst.stack.slice(0, inst.sp).map(enc),
-      pending: inst.pending,
-      effectPc: inst.effectPc,
-      stateDirty: inst.stateDirty,
-      nlEvent: inst.nlEvent,
-      triggerLast: inst.triggerLast,
-      entry: inst.entry,
-      entryIndex: inst.entryIndex,
-      inbox: inst.inbox as unknown as Encoded[],
-      offered: inst.offered,
-      wait: inst.wait,
-      invitations: inst.invitations,
-    })),
+    instances: m.instances.map((inst) => {
+      const { vars: _vars, frames, stack, sp, busy: _busy, ...plain } = inst;
+      return { ...plain, vars: varsKey(m, inst), frames: frames.map(captureFrame), stack: stack.slice(0, sp).map(enc) };
+    }),
     current: m.current.id,
     meetings: m.meetings as unknown as Value[],
     humans: m.humans,
@@ -321,17 +299,9 @@ function restoreInstances(m: Machine, s: MachineState, plans: number): void {
       m.byId.set(is.id, inst);
     }
     if (is.vars === is.klass) m.state[is.klass] = inst.vars;
-    inst.entryIndex = is.entryIndex;
-    inst.inbox = is.inbox as unknown as Instance['inbox'];
-    inst.offered = is.offered;
-    inst.wait = is.wait;
-    inst.invitations = is.invitations;
-    inst.triggerLast = is.triggerLast;
-    inst.stateDirty = is.stateDirty;
-    inst.nlEvent = is.nlEvent;
-    inst.effectPc = is.effectPc;
     if (!PENDING.has(is.pending)) throw new FormatError(`corrupted snapshot: instance ${is.id} has an invalid pending effect`);
-    inst.pending = is.pending as Pending;
+    const { vars: _vars, frames: _frames, stack: _stack, ...plain } = is;
+    Object.assign(inst, plain, { pending: is.pending as Pending });
   }
   // Frames after every instance exists: a frame may run as another instance (a cross-agent call).
   s.instances!.forEach((is) => {

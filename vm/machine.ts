@@ -37,6 +37,11 @@ export class Machine extends Dispatcher {
     for (;;) {
       const next = this.rotate || !dispatchable(this, this.current) ? pickNext(this, this.current) : this.current;
       this.rotate = false;
+      if (this.wake) {
+        // A message reached an instance waiting in a model step: the host takes it now.
+        this.wake = false;
+        return { kind: 'pause' };
+      }
       if (!next) return this.quiescent();
       this.switchTo(next);
       if (this.frames.length === 0) {
@@ -46,11 +51,6 @@ export class Machine extends Dispatcher {
       }
       const r = this.exec();
       if (r !== SWITCH) return r;
-      if (this.status === 'running' && this.wake) {
-        // A message reached an instance waiting in a model step: the host takes it now.
-        this.wake = false;
-        return { kind: 'pause' };
-      }
     }
   }
 
@@ -86,7 +86,7 @@ export class Machine extends Dispatcher {
     const inst = this.byId.get(instance);
     if (!inst) return;
     const who = humanOf(this, line);
-    this.current.nlEvent = this.nlEvent = true;
+    this.nlEvent = true;
     deliver(this, inst, makeMessage(who, inst, who.text, null));
     this.status = 'running';
   }

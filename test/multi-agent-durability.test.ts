@@ -20,6 +20,9 @@ import { crashTrial, killPlan, timedRun, type CrashTrial, type Timing } from './
 import { randomAgentProgram, type AgentProgram } from './support/agent-programs.js';
 import { runProgram, type RunReport } from '../src/run.js';
 import type { JournalRecord } from '../vm/durable/journal.js';
+import { captureMachine, restoreMachine } from '../vm/durable/snapshot.js';
+import { Machine } from '../vm/machine.js';
+import type { Effect } from '../vm/effects.js';
 
 const FIX = join(REPO, 'test/fixtures/multi-agent-durability');
 const TOOLS = join(FIX, 'tools.mjs');
@@ -83,6 +86,30 @@ function msgProblems(got: MsgRecord[], want: MsgRecord[] | number): string[] {
 
 /** Kill moments for one trial: 1-3 kills, spread as killPlan spreads them. */
 const plansFor = (rng: () => number, timing: Timing) => Array.from({ length: 1 + Math.floor(rng() * 3) }, () => killPlan(rng, timing));
+
+describe('snapshots and the turn', () => {
+  it('a snapshot taken right after a tool call keeps the turn passing to the next instance', () => {
+    // The runner snapshots after an effect, when the turn is due to pass on (Machine.rotate);
+    // a resume from that snapshot must go on as the run did, not with the same instance.
+    const program = compileFile(join(FIX, 'turn-after-tool.pb'));
+    const m = new Machine(program, { runId: 'turn' });
+    expect(m.run()).toMatchObject({ kind: 'tool', name: 'Work' });
+    m.resume('done a');
+    m.rotate = true;
+    const restored = restoreMachine(program, captureMachine(m));
+    const says = (machine: Machine): string[] => {
+      const out: string[] = [];
+      for (let e: Effect = machine.run(); e.kind === 'say'; e = machine.run()) {
+        out.push(e.text);
+        machine.resume();
+      }
+      return out;
+    };
+    const want = ['Second runs while First waited for its tool', 'First after its tool'];
+    expect(says(m)).toEqual(want);
+    expect(says(restored)).toEqual(want);
+  });
+});
 
 describe('kill -9 during a two-agent exchange with a slow tool', () => {
   const TRIALS = Number(process.env.MA_TRIALS ?? 20);

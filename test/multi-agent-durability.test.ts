@@ -11,7 +11,7 @@
 // run durably with kills).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { CLI, REPO, describeRun, runCli, tempRoot } from './support/cli.js';
 import { seededRandom } from './support/fake-anthropic.js';
 import { collectingIO, compileFile } from './support/in-process.js';
@@ -114,13 +114,15 @@ describe('snapshots and the turn', () => {
 describe('kill -9 during a two-agent exchange with a slow tool', () => {
   const TRIALS = Number(process.env.MA_TRIALS ?? 20);
   const JOBS = 8;
+  /** The worker's tool takes 20-60 ms (set here: the in-process test below sets other values in process.env). */
+  const SLOW = { MA_MIN_MS: '20', MA_MAX_MS: '60' };
 
   it(`repeats and loses nothing over ${TRIALS} random kill -9 trials`, { timeout: 180_000 }, async () => {
     expect(existsSync(CLI), `${CLI} is missing: build first with \`npx tsc -p .\``).toBe(true);
     // The uninterrupted run: what every trial must add up to, and how long a run takes.
     const cal = tmp('exchange-calibrate');
     const calState = join(cal, 'state');
-    const { run: base, timing } = await timedRun(['run', EXCHANGE_PB, '--tools', TOOLS, '--state', calState], calState, { MA_OUT: join(cal, 'tool.txt') });
+    const { run: base, timing } = await timedRun(['run', EXCHANGE_PB, '--tools', TOOLS, '--state', calState], calState, { ...SLOW, MA_OUT: join(cal, 'tool.txt') });
     expect(base.code, describeRun(base)).toBe(0);
     const want = lines(base.stdout);
     expect(want.filter((l) => l.startsWith('worker: job ')), 'the worker did every job').toHaveLength(JOBS);
@@ -135,7 +137,7 @@ describe('kill -9 during a two-agent exchange with a slow tool', () => {
       const state = join(dir, 'state');
       const out = join(dir, 'tool.txt');
       const calls = join(dir, 'calls.txt');
-      const t = await crashTrial(['run', EXCHANGE_PB, '--tools', TOOLS, '--state', state], state, { MA_OUT: out, MA_CALLS: calls }, plansFor(trialRng, timing));
+      const t = await crashTrial(['run', EXCHANGE_PB, '--tools', TOOLS, '--state', state], state, { ...SLOW, MA_OUT: out, MA_CALLS: calls }, plansFor(trialRng, timing));
       const problems = [...t.problems];
       if (problems.length === 0) {
         if (t.exit !== 0 && !t.endedBeforeKill) problems.push(`the last attempt exited ${t.exit}:\n${t.stderr}`);
@@ -203,6 +205,14 @@ describe('scheduler property: random message patterns among N agents', () => {
 
   it(`gives the same output and outcome on every run (${PROGRAMS} programs x ${RUNS} runs in-process)`, { timeout: 120_000 }, async () => {
     programs = generate();
+    // The tool module reads its settings from this process's environment in-process.
+    const saved = { MA_OUT: process.env.MA_OUT, MA_MIN_MS: process.env.MA_MIN_MS, MA_MAX_MS: process.env.MA_MAX_MS };
+    onTestFinished(() => {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    });
     process.env.MA_OUT = join(tmp('in-process'), 'tool.txt');
     process.env.MA_MIN_MS = '0';
     process.env.MA_MAX_MS = '2';

@@ -12,6 +12,7 @@ import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRun, fileChanged, runCli, type CliRun } from './support/cli.js';
 import { seededRandom } from './support/fake-anthropic.js';
+import { checkPrinted, journalOf, lines, outTexts } from './support/journal-check.js';
 import { decodeJournal, encodeRecord, JOURNAL_HEADER_SIZE, type JournalRecord } from '../vm/durable/journal.js';
 import { decodeSnapshot } from '../vm/durable/snapshot.js';
 import { HEADER_SIZE, packValue } from '../vm/pbasm/envelope.js';
@@ -63,7 +64,6 @@ function pb(args: string[], options: PbOptions = {}): Promise<Proc> {
 }
 
 const escapeRe = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-const lines = (text: string): string[] => (text === '' ? [] : text.replace(/\n$/, '').split('\n'));
 
 const describeProc = describeRun;
 /** Mulberry32: a small seeded PRNG, so a failing trial can be replayed with DUR_SEED. */
@@ -90,31 +90,6 @@ function recordBoundaries(journal: Buffer): number[] {
   const out = [JOURNAL_HEADER_SIZE];
   for (const r of decodeJournal(journal).records) out.push(out[out.length - 1]! + encodeRecord(r).length);
   return out;
-}
-
-/** The text of every line in the 'out' records, in journal order. */
-function outTexts(records: JournalRecord[]): string[] {
-  return records.flatMap((r) => (r.t === 'out' ? r.lines.map(([, text]) => text) : []));
-}
-
-/**
- * What one process printed, checked against the 'out' records it journaled. A journaled line
- * counts as printed (a resume never prints it again), and flush() appends each line's record
- * just before it writes that line: so a process prints exactly what it journals, except that
- * one killed between those two system calls loses the line of its last 'out' record. That is
- * allowed only if the record is the very last thing in the journal (no later record, not even
- * a torn one, was begun), and only for one line. Returns the line lost that way.
- */
-function checkPrinted(added: JournalRecord[], torn: boolean, killed: boolean, stdout: string): { lost: string[]; problem?: string } {
-  const journaled = outTexts(added);
-  const printed = lines(stdout);
-  if (JSON.stringify(printed) === JSON.stringify(journaled)) return { lost: [] };
-  const last = added[added.length - 1];
-  if (killed && !torn && last?.t === 'out' && last.lines.length === 1) {
-    const tail = last.lines.map(([, text]) => text);
-    if (JSON.stringify(printed) === JSON.stringify(journaled.slice(0, journaled.length - tail.length))) return { lost: tail };
-  }
-  return { lost: [], problem: `the process printed ${JSON.stringify(printed)} but journaled ${JSON.stringify(journaled)}${killed ? ' (killed)' : ''}` };
 }
 
 function readRecords(dir: string): JournalRecord[] {
@@ -203,25 +178,6 @@ describe('kill -9 and resume', () => {
     phases: Phase[];
     problems: string[];
     ms: number;
-  }
-
-  interface JournalState {
-    exists: boolean;
-    records: JournalRecord[];
-    torn: boolean;
-    /** Set when journal.pbj exists but does not decode: a crash must never cause that. */
-    error?: string;
-  }
-
-  function journalOf(state: string): JournalState {
-    const file = join(state, 'journal.pbj');
-    if (!existsSync(file)) return { exists: false, records: [], torn: false };
-    try {
-      const j = decodeJournal(readFileSync(file));
-      return { exists: true, records: j.records, torn: j.tornTail };
-    } catch (err) {
-      return { exists: true, records: [], torn: false, error: (err as Error).message };
-    }
   }
 
   /** Where the killed process was, judged from what it left in the state directory. */

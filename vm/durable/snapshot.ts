@@ -120,6 +120,11 @@ export interface MachineState {
   instances?: InstanceState[];
   /** Id of the running instance. */
   current?: string;
+  /**
+   * The turn passes on at the next run() (the running instance has just been resumed from a
+   * host effect, and snapshots are taken right then). Missing in older snapshots: false.
+   */
+  rotate?: boolean;
   meetings?: Value[];
   humans?: Array<{ id: string; klass: string }>;
   nextAgent?: number;
@@ -213,6 +218,7 @@ function capture(m: Machine, budget: ByteBudget): MachineState {
       return { ...plain, vars: varsKey(m, inst), frames: frames.map(captureFrame), stack: stack.slice(0, sp).map(enc) };
     }),
     current: m.current.id,
+    rotate: m.rotate,
     meetings: m.meetings as unknown as Value[],
     humans: m.humans,
     nextAgent: m.nextAgent,
@@ -316,6 +322,7 @@ function restoreInstances(m: Machine, s: MachineState, plans: number): void {
   m.delivered = s.delivered ?? 0;
   const current = (s.current !== undefined ? m.byId.get(s.current) : undefined) ?? m.instances[0];
   if (current) m.adopt(current);
+  m.rotate = s.rotate === true;
 }
 
 /** Formats 1 and 2 ran every agent on one stack: it becomes the stack of the instance of the entry it was running. */

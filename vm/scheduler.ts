@@ -22,6 +22,18 @@ export function dispatchable(m: MachineCore, inst: Instance): boolean {
   return inst.frames.length > 0 || hasWork(m, inst);
 }
 
+/**
+ * After an effect the turn passes on, except while the running instance carries out a playbook
+ * its own model step called (call_playbook, e.g. a meeting playbook): the host runs that call
+ * in a loop nested in the step, so another instance whose model step waited meanwhile would
+ * nest a loop in which this one could not go on (a false deadlock). It keeps the turn until
+ * the call returns or waits.
+ */
+export function keepsTurn(m: MachineCore): boolean {
+  const inst = m.current;
+  return inst === m.loopOwner && inst.busy > 0 && !inst.wait && inst.frames.length > 0;
+}
+
 /** The next instance to run, starting after `after` (which comes last); undefined when none can. */
 export function pickNext(m: MachineCore, after: Instance): Instance | undefined {
   const list = m.instances;

@@ -297,4 +297,168 @@ describe.skipIf(!corpusPresent('test/multi-agent-corpus.test.ts'))('Playbooks AI
     const judged = ran.requests.find((r) => /^Step 05 needs a decision/.test(instructionOf(r)))!;
     expect(variable(judged, '$guess')).toBe('lasagna');
   });
+
+  it('storyteller: CreateNewCharacter runs on the character creator agent, asked by message; its dictionary comes back into the story', async () => {
+    const character = { name: 'Zorblat Quince', profession: 'cloud sculptor', quirk: 'hums in prime numbers', backstory: 'raised by lighthouse keepers' };
+    const ran = await run(
+      'examples/storyteller.pb',
+      script([
+        // The driver fuses steps 01-06 of Main into one conversation; the model works through them turn by turn.
+        [
+          /^Perform these consecutive steps[^\n]*\n- 01: Introduce yourself/,
+          (r, turn) => {
+            const history = toolHistory(r);
+            const food = history.find((t) => t.name === 'ask_user')?.result?.content;
+            if (turn === 0) return { toolUses: [{ name: 'say', input: { message: 'Hello, I am the StoryTeller.' } }, { name: 'ask_user', input: { question: 'What is your favorite food?' } }] };
+            // First the direct call; CreateNewCharacter is not public, so the model asks the agent instead.
+            if (turn === 1) return tool('call_playbook', { name: 'CharacterCreator.CreateNewCharacter' });
+            if (turn === 2)
+              return {
+                toolUses: [
+                  { name: 'send_message', input: { to: 'CharacterCreator', content: 'Please run CreateNewCharacter and send me the character.' } },
+                  { name: 'wait_for_message', input: { from: 'CharacterCreator' } },
+                ],
+              };
+            const [m] = lastResult(r, 1) as Array<{ content: typeof character }>;
+            const c = m!.content;
+            return {
+              toolUses: [
+                { name: 'say', input: { message: `Meet ${c.name}, a ${c.profession} who ${c.quirk}.` } },
+                { name: 'say', input: { message: `${c.name} sculpted a cloud of ${food}.` } },
+                { name: 'finish_step', input: {} },
+              ],
+            };
+          },
+        ],
+        // The character creator is asked to run its playbook.
+        [/^Something just happened/, (r) => fire(/received message from agent 1000 \(StoryTeller\): Please run CreateNewCharacter/.test(contextOf(r)) ? [/^- (T\d+) \(playbook CreateNewCharacter\)/m.exec(instructionOf(r))![1]!] : [])],
+        [/^Perform step 01: Think of a new story character/, () => finish()],
+        [/^Step 02 needs a value: the character details as a dictionary/, () => tool('provide_value', { value: character })],
+      ]),
+      'cotton candy\n',
+    );
+    expect(ran.p.code, describeRun(ran.p)).toBe(0);
+    expect(lines(ran.p.stdout)).toEqual([
+      'Hello, I am the StoryTeller.',
+      'What is your favorite food?',
+      'Meet Zorblat Quince, a cloud sculptor who hums in prime numbers.',
+      'Zorblat Quince sculpted a cloud of cotton candy.',
+    ]);
+    expect(ran.instances.map((i) => `${i.id} ${i.klass}`)).toEqual(['agent 1000 StoryTeller', 'agent 1001 CharacterCreator']);
+    // The direct call was refused (CreateNewCharacter is not public, as in Playbooks AI)...
+    const [direct] = resultsOf(ran, 'call_playbook');
+    expect(direct!.content).toMatch(/not public/);
+    // ...and the playbook ran on the character creator's instance, started by the message.
+    const made = ran.requests.filter((r) => /character details as a dictionary/.test(instructionOf(r)));
+    expect(made.map(whoAmI)).toEqual([{ id: 'agent 1001', klass: 'CharacterCreator' }]);
+    expect(contextOf(made[0]!)).toContain('Call stack: CharacterCreator.CreateNewCharacter (step 02)');
+    expect(contextOf(made[0]!)).toContain('received message from agent 1000 (StoryTeller): Please run CreateNewCharacter');
+    // Its return value went back to the storyteller as a message.
+    expect(JSON.parse(resultsOf(ran, 'wait_for_message')[0]!.content)).toEqual([expect.objectContaining({ sender: 'agent 1001', recipient: 'agent 1000', type: 'direct', content: character })]);
+  });
+
+  it('negotiation: the seller creates a buyer and haggles by message, then reports to a created boss, whose feedback never comes (deadlock)', async () => {
+    const price = (text: unknown) => Number(/\$(\d+)/.exec(String(text))?.[1] ?? NaN);
+    const ran = await run(
+      'examples/negotiation.pb',
+      script([
+        // Seller.Main: the driver fuses steps 01-06 into one conversation.
+        [
+          /^Perform these consecutive steps[^\n]*\n- 01: Create a Buyer agent/,
+          (r, turn) => {
+            const history = toolHistory(r);
+            const created = history.filter((t) => t.name === 'call_playbook').map((t) => JSON.parse(t.result!.content) as string);
+            const heard = history.filter((t) => t.name === 'wait_for_message').map((t) => JSON.parse(t.result!.content) as Array<{ sender: string; content: string }>);
+            const buyer = created[0]!;
+            if (turn === 0) return tool('call_playbook', { name: 'CreateAgent', args: { klass: 'Buyer' } });
+            if (turn === 1)
+              return {
+                toolUses: [
+                  { name: 'send_message', input: { to: buyer, content: 'Welcome, Gates! This fine pen is yours for $100.' } },
+                  { name: 'wait_for_message', input: { from: buyer } },
+                ],
+              };
+            const last = heard[heard.length - 1]!.map((m) => m.content).join(' ');
+            if (turn === 2) {
+              // Meet the buyer halfway between the offers, but not below $70.
+              const offer = Math.max(70, Math.round((100 + price(last)) / 2));
+              return {
+                toolUses: [
+                  { name: 'send_message', input: { to: buyer, content: `I can do $${offer}, final offer.` } },
+                  { name: 'wait_for_message', input: { from: buyer } },
+                ],
+              };
+            }
+            if (turn === 3)
+              return {
+                toolUses: [
+                  { name: 'send_message', input: { to: buyer, content: 'Thank you, Gates! Enjoy the pen.' } },
+                  { name: 'call_playbook', input: { name: 'CreateAgent', args: { klass: 'Boss' } } },
+                ],
+              };
+            const boss = created[1]!;
+            return {
+              toolUses: [
+                { name: 'send_message', input: { to: boss, content: `I sold the pen to Gates for $${price(heard[1]!.map((m) => m.content).join(' '))}.` } },
+                { name: 'wait_for_message', input: { from: boss } },
+              ],
+            };
+          },
+        ],
+        // The buyer takes up a message with a price (a request to haggle); not the seller's thanks.
+        [/^Something just happened/, (r) => fire(/received message from agent 1000 \(Seller\): .*\$\d+/.test(contextOf(r)) && /T1 \(playbook Haggle\)/.test(instructionOf(r)) ? ['T1'] : [])],
+        // Buyer.Haggle (a playbook without steps) runs once per offer, as Playbooks AI's message loop
+        // runs a playbook per message; its result is the reply to the seller. It counters $100
+        // with $60 and takes anything up to $80.
+        [
+          /^Carry out this playbook[\s\S]*Negotiate with the Seller/,
+          (r) => {
+            const offer = price(/received message from agent \d+ \(Seller\): (.*)$/m.exec(contextOf(r))![1]);
+            return finish(offer <= 80 ? `Deal at $${offer}. Thank you, Bill!` : 'That is steep for a pen. I can pay $60.');
+          },
+        ],
+      ]),
+    );
+    expect(ran.instances.map((i) => `${i.id} ${i.klass}`)).toEqual(['agent 1000 Seller', 'agent 1001 Buyer', 'agent 1002 Boss', 'agent 1003 Buyer', 'agent 1004 Boss']);
+    // The haggling, as the seller received it: the created buyer (not the one at start) answered with Haggle's results.
+    const waits = resultsOf(ran, 'wait_for_message').map((w) => (JSON.parse(w.content) as Array<{ sender: string; recipient: string; content: string }>).map((m) => `${m.sender} -> ${m.recipient}: ${m.content}`));
+    expect(waits).toEqual([['agent 1003 -> agent 1000: That is steep for a pen. I can pay $60.'], ['agent 1003 -> agent 1000: Deal at $80. Thank you, Bill!']]);
+    const haggle = ran.requests.filter((r) => /^Carry out this playbook/.test(instructionOf(r)));
+    expect(haggle.map((r) => whoAmI(r)?.id)).toEqual(['agent 1003', 'agent 1003']);
+    expect(contextOf(haggle[0]!)).toContain('received message from agent 1000 (Seller): Welcome, Gates! This fine pen is yours for $100.');
+    expect(contextOf(haggle[1]!)).toContain('received message from agent 1000 (Seller): I can do $80, final offer.');
+    // The seller's thanks started no third haggle; the report reached the boss.
+    expect(requestsOf(ran, 'agent 1001')).toEqual([]);
+    const sent = resultsOf(ran, 'send_message');
+    expect(sent.map((m) => `${m.input.to}: ${m.input.content} (${m.content})`)).toEqual([
+      'agent 1003: Welcome, Gates! This fine pen is yours for $100. (sent)',
+      'agent 1003: I can do $80, final offer. (sent)',
+      'agent 1003: Thank you, Gates! Enjoy the pen. (sent)',
+    ]);
+    // The last reply of the seller's conversation: the report to the boss it created, and the wait.
+    expect(requestsOf(ran, 'agent 1000').length).toBe(5);
+    const lastSeller = requestsOf(ran, 'agent 1000')[4]!;
+    expect(JSON.stringify((lastSeller.response!.body as { content: unknown }).content)).toContain('"to":"agent 1004","content":"I sold the pen to Gates for $80."');
+    const judged = requestsOf(ran, 'agent 1003').filter((r) => /^Something just happened/.test(instructionOf(r)));
+    expect(judged).toHaveLength(3);
+    expect(contextOf(judged[2]!)).toContain('received message from agent 1000 (Seller): Thank you, Gates! Enjoy the pen.');
+    // Known gap: the Boss has no playbook, so nothing in pbvm answers a message to it (Playbooks AI
+    // answers "from the agent's role", and its WaitForMessage gives [] after a timeout). The wait
+    // for its feedback is reported as the deadlock it is, naming who waits for whom.
+    expect(ran.p.code, describeRun(ran.p)).toBe(3);
+    expect(ran.p.stderr).toMatch(/error: deadlock: .*agent 1000 \(Seller\) waits for a message from agent 1004 \(in a model step\)/);
+    expect(lines(ran.p.stdout)).toEqual([]);
+  });
+
+  it('a single-agent program is offered no messaging tools, and its context names no agent instance', async () => {
+    const ran = await run('tests/data/01-hello-playbooks.pb', (req) => (req.body.tool_choice?.type === 'tool' ? { toolUse: { name: req.body.tool_choice.name!, input: {} } } : say(`line ${req.index}`)));
+    expect(ran.p.code, describeRun(ran.p)).toBe(0);
+    expect(ran.requests.length).toBeGreaterThan(0);
+    for (const r of ran.requests) {
+      for (const t of MESSAGING) expect(toolNames(r)).not.toContain(t);
+      expect(toolNames(r)).toContain('call_playbook');
+      expect(whoAmI(r)).toBeUndefined();
+    }
+    expect(ran.instances).toHaveLength(1);
+  });
 });

@@ -60,6 +60,11 @@ function requestable(m: MachineCore, klass: string): CodeObject[] {
 
 const ASK = 'ask:';
 
+/** Whether an instance of `klass` offers new messages to the model: it has NL triggers or requestable playbooks. */
+export function takesRequests(m: MachineCore, klass: string): boolean {
+  return m.nlTriggers.some((t) => t.agent === klass) || requestable(m, klass).length > 0;
+}
+
 /** The triggers (and requestable playbooks) an idle instance offers its new messages to; undefined when it has none. */
 export function messageOffer(m: MachineCore, inst: Instance): { candidates: TriggerCandidate[]; offer: MessageOffer; frame: Frame } | undefined {
   const messages = inst.inbox.slice(inst.offered);

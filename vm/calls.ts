@@ -12,7 +12,7 @@ import type { Instance } from './instance.js';
 import { MachineCore } from './machine-core.js';
 import { abandonPlans, finishPlansOnHalt, judgeTool } from './plan-calls.js';
 import { builtin } from './builtins.js';
-import { leaveMeeting, startMeeting, isMeetingPlaybook } from './meetings.js';
+import { leaveMeeting, startMeeting, isMeetingPlaybook, type MeetingCall } from './meetings.js';
 import { deliver, makeMessage } from './messages.js';
 
 export abstract class Calls extends MachineCore {
@@ -59,10 +59,10 @@ export abstract class Calls extends MachineCore {
   }
 
   /** Enters a called playbook; calling a meeting playbook starts a meeting (vm/meetings.ts). */
-  enterCall(target: CodeObject, argc: number, kwnames: readonly string[], self?: Instance): Frame {
+  enterCall(target: CodeObject, argc: number, kwnames: readonly string[], self?: Instance, meeting?: MeetingCall): Frame {
     const frame = this.enter(target, argc, kwnames, false, undefined, self);
     if (isMeetingPlaybook(target)) {
-      const started = startMeeting(this, this.byId.get(frame.self) ?? this.current, frame);
+      const started = startMeeting(this, this.byId.get(frame.self) ?? this.current, frame, meeting);
       if (typeof started === 'string') {
         this.frames.pop();
         throw this.error('call-error', started);

@@ -389,6 +389,8 @@ export abstract class Dispatcher extends Calls {
             sp = done.base;
             if (done.hostReturn) {
               this.sp = sp;
+              // A meeting playbook the model called ends its meeting here too.
+              if (done.meeting !== undefined || done.replyTo !== undefined) this.frameEnded(done, value);
               this.status = 'waiting';
               // Back to the effect the host is still performing (its result is still owed).
               if (done.hostResume) {

@@ -13,8 +13,8 @@ import { PlaybookRef, toPlain, toText, truthy, type RuntimeValue } from './value
 import { ENTRY_SHIM, VMFault, type Frame } from './frame.js';
 import type { Instance, Meeting, Message } from './instance.js';
 import { Dispatcher, SWITCH } from './dispatch.js';
-import { dispatchable, deadlock, listener, pickNext } from './scheduler.js';
-import { acceptInvitation, leaveMeeting } from './meetings.js';
+import { dispatchable, deadlock, keepsTurn, listener, pickNext } from './scheduler.js';
+import { acceptInvitation, isMeetingPlaybook, leaveMeeting } from './meetings.js';
 import { deliver, humanOf, makeMessage, takeMessages } from './messages.js';
 import { fireNLTriggers, messageOffer, type MessageOffer } from './triggers.js';
 
@@ -35,7 +35,7 @@ export class Machine extends Dispatcher {
     if (this.status === 'finished' || this.status === 'halted') return { kind: 'end', status: this.status, value: this.result };
     this.status = 'running';
     for (;;) {
-      const next = this.rotate || !dispatchable(this, this.current) ? pickNext(this, this.current) : this.current;
+      const next = (this.rotate && !keepsTurn(this)) || !dispatchable(this, this.current) ? pickNext(this, this.current) : this.current;
       this.rotate = false;
       if (this.wake) {
         // A message reached an instance waiting in a model step: the host takes it now.
@@ -287,7 +287,9 @@ export class Machine extends Dispatcher {
     const names = Object.keys(args).filter((k) => target.params.some((p) => p.name === k.replace(/^\$/, '')));
     for (const k of names) this.stack[this.sp++] = args[k]!;
     try {
-      this.enterCall(target, names.length, names.map((k) => k.replace(/^\$/, '')), instance);
+      // A meeting playbook's caller may name its attendees and topic (Playbooks AI's implicit arguments).
+      const meeting = isMeetingPlaybook(target) ? { attendees: args.attendees, topic: args.topic } : undefined;
+      this.enterCall(target, names.length, names.map((k) => k.replace(/^\$/, '')), instance, meeting);
     } catch (err) {
       if (err instanceof VMFault) throw new PbRuntimeError(err.code, err.message, this.callStack());
       throw err;

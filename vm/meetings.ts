@@ -41,20 +41,29 @@ function bindLocals(frame: Frame, meeting: Meeting, inviter: string): void {
 }
 
 /**
+ * What the caller of a meeting playbook may add (Playbooks AI's implicit `attendees` and
+ * `topic` arguments): attendees, as class names, agent ids or "human", join the required ones.
+ */
+export interface MeetingCall {
+  attendees?: Value;
+  topic?: Value;
+}
+
+/**
  * A meeting playbook was just entered by its host (frame `f` of instance `host`): a new
  * meeting starts and its attendees are invited. A required attendee that has no meeting
  * playbook is an error (Playbooks AI: "Meeting initialization failed").
  */
-export function startMeeting(m: MachineCore, host: Instance, f: Frame): Meeting | string {
+export function startMeeting(m: MachineCore, host: Instance, f: Frame, call: MeetingCall = {}): Meeting | string {
   const code = f.code;
   const topicSlot = code.params.findIndex((p) => p.name === 'topic');
-  const given = topicSlot >= 0 ? f.locals[topicSlot] : undefined;
+  const given = topicSlot >= 0 ? f.locals[topicSlot] : call.topic;
   const topic = typeof given === 'string' && given ? given : `${code.title || code.name} meeting`;
   const meeting: Meeting = { id: `meeting ${m.nextMeeting++}`, topic, host: host.id, playbook: code.name, participants: [host.id], shared: {}, ended: false };
-  // An `attendees` parameter (Playbooks AI's implicit one) names more: agent ids, classes, humans.
+  // An `attendees` parameter, or argument of a model's call (Playbooks AI's implicit one), names more: agent ids, classes, humans.
   const slot = code.params.findIndex((p) => p.name === 'attendees');
-  const extra = slot >= 0 ? f.locals[slot] : undefined;
-  const required = [...names(code.metadata.required_attendees), ...(Array.isArray(extra) ? extra.map((x) => String(x)) : [])];
+  const extra = slot >= 0 ? f.locals[slot] : call.attendees;
+  const required = [...names(code.metadata.required_attendees), ...names(extra as Value | undefined)];
   const optional = names(code.metadata.optional_attendees);
   for (const [klass, needed] of [...required.map((k) => [k, true] as const), ...optional.map((k) => [k, false] as const)]) {
     const human = m.humans.find((h) => h.klass === klass || h.id === klass);

@@ -8,11 +8,12 @@
 import type { Instance } from './instance.js';
 import type { MachineCore } from './machine-core.js';
 import { acceptsHuman } from './messages.js';
+import { takesRequests } from './triggers.js';
 
-/** Whether an idle instance has something to do: a begin playbook, an invitation, a message a trigger may take. */
+/** Whether an idle instance has something to do: a begin playbook, an invitation, a message a trigger (or a playbook it asks for) may take. */
 export function hasWork(m: MachineCore, inst: Instance): boolean {
   if (inst.entryIndex < inst.entry.length || inst.invitations.length > 0) return true;
-  return inst.inbox.length > inst.offered && m.nlTriggers.some((t) => t.agent === inst.klass);
+  return inst.inbox.length > inst.offered && takesRequests(m, inst.klass);
 }
 
 export function dispatchable(m: MachineCore, inst: Instance): boolean {
@@ -20,6 +21,18 @@ export function dispatchable(m: MachineCore, inst: Instance): boolean {
   if (inst.busy > 0 && inst !== m.loopOwner) return false;
   if (inst.wait) return false;
   return inst.frames.length > 0 || hasWork(m, inst);
+}
+
+/**
+ * After an effect the turn passes on, except while the running instance carries out a playbook
+ * its own model step called (call_playbook, e.g. a meeting playbook): the host runs that call
+ * in a loop nested in the step, so another instance whose model step waited meanwhile would
+ * nest a loop in which this one could not go on (a false deadlock). It keeps the turn until
+ * the call returns or waits.
+ */
+export function keepsTurn(m: MachineCore): boolean {
+  const inst = m.current;
+  return inst === m.loopOwner && inst.busy > 0 && !inst.wait && inst.frames.length > 0;
 }
 
 /** The next instance to run, starting after `after` (which comes last); undefined when none can. */

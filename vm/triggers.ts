@@ -47,16 +47,39 @@ export interface MessageOffer {
   messages: Message[];
 }
 
-/** The triggers an idle instance offers its new messages to; undefined when it has none. */
+/**
+ * Playbooks a message may ask an agent to run: its markdown playbooks that have no trigger and
+ * are not meeting playbooks. Playbooks AI's message loop lets the model run any playbook of the
+ * receiving agent for a request ("Call CreateNewCharacter on character creator agent"), not only
+ * a triggered one; the model judges these like triggers.
+ */
+function requestable(m: MachineCore, klass: string): CodeObject[] {
+  const agent = m.program.agents.find((a) => a.name === klass);
+  return (agent?.playbooks ?? []).filter((p) => p.triggers.length === 0 && p.metadata.meeting !== true && p.kind !== 'code' && p.kind !== 'foreign');
+}
+
+const ASK = 'ask:';
+
+/** Whether an instance of `klass` offers new messages to the model: it has NL triggers or requestable playbooks. */
+export function takesRequests(m: MachineCore, klass: string): boolean {
+  return m.nlTriggers.some((t) => t.agent === klass) || requestable(m, klass).length > 0;
+}
+
+/** The triggers (and requestable playbooks) an idle instance offers its new messages to; undefined when it has none. */
 export function messageOffer(m: MachineCore, inst: Instance): { candidates: TriggerCandidate[]; offer: MessageOffer; frame: Frame } | undefined {
   const messages = inst.inbox.slice(inst.offered);
   inst.offered = inst.inbox.length;
   const triggers = m.nlTriggers.filter((t) => t.agent === inst.klass);
-  if (messages.length === 0 || triggers.length === 0) return undefined;
+  const asked = requestable(m, inst.klass);
+  if (messages.length === 0 || triggers.length + asked.length === 0) return undefined;
   // The model judges with the first trigger playbook's context, its history the new messages.
-  const code = triggers[0]!.playbook;
+  const code = triggers[0]?.playbook ?? asked[0]!;
   const frame: Frame = { code, pc: 0, locals: new Array(code.locals.length), base: 0, discard: true, self: inst.id, vars: inst.vars, log: messages.map(received) };
-  return { candidates: triggers.map((t) => ({ key: t.key, text: t.info.text, playbook: t.playbook.name })), offer: { instance: inst, messages }, frame };
+  const candidates = [
+    ...triggers.map((t) => ({ key: t.key, text: t.info.text, playbook: t.playbook.name })),
+    ...asked.map((p) => ({ key: `${ASK}${p.name}`, text: `A message asks this agent to run ${p.name}`, playbook: p.name })),
+  ];
+  return { candidates, offer: { instance: inst, messages }, frame };
 }
 
 export function received(msg: Message): string {
@@ -82,7 +105,8 @@ function messageArgs(code: CodeObject, msg: Message | undefined): { names: strin
  * history, and a direct message's sender gets the playbook's result back.
  */
 export function fireNLTriggers(m: MachineCore, keys: string[], offer?: MessageOffer): void {
-  const chosen = m.nlTriggers.filter((t) => keys.includes(t.key) && (!offer || t.agent === offer.instance.klass));
+  const chosen: Array<{ key: string; playbook: CodeObject }> = m.nlTriggers.filter((t) => keys.includes(t.key) && (!offer || t.agent === offer.instance.klass));
+  if (offer) for (const p of requestable(m, offer.instance.klass)) if (keys.includes(`${ASK}${p.name}`)) chosen.push({ key: `${ASK}${p.name}`, playbook: p });
   const self = offer?.instance;
   if (offer && chosen.length) {
     offer.instance.inbox = offer.instance.inbox.filter((x) => !offer.messages.includes(x));

@@ -357,7 +357,7 @@ describe.skipIf(!corpusPresent('test/multi-agent-corpus.test.ts'))('Playbooks AI
     expect(JSON.parse(resultsOf(ran, 'wait_for_message')[0]!.content)).toEqual([expect.objectContaining({ sender: 'agent 1001', recipient: 'agent 1000', type: 'direct', content: character })]);
   });
 
-  it('negotiation: the seller creates a buyer and haggles by message, then reports to a created boss, whose feedback never comes (deadlock)', async () => {
+  it('negotiation: the seller creates a buyer and haggles by message, reports to a created boss, who answers from its role; the seller quits and the program ends', async () => {
     const price = (text: unknown) => Number(/\$(\d+)/.exec(String(text))?.[1] ?? NaN);
     const ran = await run(
       'examples/negotiation.pb',
@@ -397,14 +397,20 @@ describe.skipIf(!corpusPresent('test/multi-agent-corpus.test.ts'))('Playbooks AI
                 ],
               };
             const boss = created[1]!;
-            return {
-              toolUses: [
-                { name: 'send_message', input: { to: boss, content: `I sold the pen to Gates for $${price(heard[1]!.map((m) => m.content).join(' '))}.` } },
-                { name: 'wait_for_message', input: { from: boss } },
-              ],
-            };
+            if (turn === 4)
+              return {
+                toolUses: [
+                  { name: 'send_message', input: { to: boss, content: `I sold the pen to Gates for $${price(heard[1]!.map((m) => m.content).join(' '))}.` } },
+                  { name: 'wait_for_message', input: { from: boss } },
+                ],
+              };
+            // Step 06 (fused): critical feedback from the boss, so the seller quits.
+            const feedback = heard[heard.length - 1]!.map((m) => m.content).join(' ');
+            return /not acceptable/i.test(feedback) ? say('I quit!') : finish(feedback);
           },
         ],
+        // The Boss has no playbooks: it answers from its role (vm/role-replies.ts); its result is the reply.
+        [/^Carry out this playbook[\s\S]*answer them as the agent described above/, (r) => finish(/received message from agent 1000 \(Seller\): I sold the pen to Gates for \$80/.test(contextOf(r)) ? '$80 is below our floor. Not acceptable.' : 'What?')],
         // The buyer takes up a message with a price (a request to haggle); not the seller's thanks.
         [/^Something just happened/, (r) => fire(/received message from agent 1000 \(Seller\): .*\$\d+/.test(contextOf(r)) && /T1 \(playbook Haggle\)/.test(instructionOf(r)) ? ['T1'] : [])],
         // Buyer.Haggle (a playbook without steps) runs once per offer, as Playbooks AI's message loop
@@ -422,8 +428,8 @@ describe.skipIf(!corpusPresent('test/multi-agent-corpus.test.ts'))('Playbooks AI
     expect(ran.instances.map((i) => `${i.id} ${i.klass}`)).toEqual(['agent 1000 Seller', 'agent 1001 Buyer', 'agent 1002 Boss', 'agent 1003 Buyer', 'agent 1004 Boss']);
     // The haggling, as the seller received it: the created buyer (not the one at start) answered with Haggle's results.
     const waits = resultsOf(ran, 'wait_for_message').map((w) => (JSON.parse(w.content) as Array<{ sender: string; recipient: string; content: string }>).map((m) => `${m.sender} -> ${m.recipient}: ${m.content}`));
-    expect(waits).toEqual([['agent 1003 -> agent 1000: That is steep for a pen. I can pay $60.'], ['agent 1003 -> agent 1000: Deal at $80. Thank you, Bill!']]);
-    const haggle = ran.requests.filter((r) => /^Carry out this playbook/.test(instructionOf(r)));
+    expect(waits).toEqual([['agent 1003 -> agent 1000: That is steep for a pen. I can pay $60.'], ['agent 1003 -> agent 1000: Deal at $80. Thank you, Bill!'], ['agent 1004 -> agent 1000: $80 is below our floor. Not acceptable.']]);
+    const haggle = ran.requests.filter((r) => /^Carry out this playbook[\s\S]*Negotiate with the Seller/.test(instructionOf(r)));
     expect(haggle.map((r) => whoAmI(r)?.id)).toEqual(['agent 1003', 'agent 1003']);
     expect(contextOf(haggle[0]!)).toContain('received message from agent 1000 (Seller): Welcome, Gates! This fine pen is yours for $100.');
     expect(contextOf(haggle[1]!)).toContain('received message from agent 1000 (Seller): I can do $80, final offer.');
@@ -434,20 +440,23 @@ describe.skipIf(!corpusPresent('test/multi-agent-corpus.test.ts'))('Playbooks AI
       'agent 1003: Welcome, Gates! This fine pen is yours for $100. (sent)',
       'agent 1003: I can do $80, final offer. (sent)',
       'agent 1003: Thank you, Gates! Enjoy the pen. (sent)',
+      'agent 1004: I sold the pen to Gates for $80. (sent)',
     ]);
-    // The last reply of the seller's conversation: the report to the boss it created, and the wait.
-    expect(requestsOf(ran, 'agent 1000').length).toBe(5);
-    const lastSeller = requestsOf(ran, 'agent 1000')[4]!;
+    // The seller's fused conversation: the report to the boss it created, and the wait (its fifth request).
+    const seller = requestsOf(ran, 'agent 1000').filter((r) => /^Perform these consecutive steps/.test(instructionOf(r)));
+    expect(seller.length).toBe(6);
+    const lastSeller = seller[4]!;
     expect(JSON.stringify((lastSeller.response!.body as { content: unknown }).content)).toContain('"to":"agent 1004","content":"I sold the pen to Gates for $80."');
     const judged = requestsOf(ran, 'agent 1003').filter((r) => /^Something just happened/.test(instructionOf(r)));
     expect(judged).toHaveLength(3);
     expect(contextOf(judged[2]!)).toContain('received message from agent 1000 (Seller): Thank you, Gates! Enjoy the pen.');
-    // Known gap: the Boss has no playbook, so nothing in pbvm answers a message to it (Playbooks AI
-    // answers "from the agent's role", and its WaitForMessage gives [] after a timeout). The wait
-    // for its feedback is reported as the deadlock it is, naming who waits for whom.
-    expect(ran.p.code, describeRun(ran.p)).toBe(3);
-    expect(ran.p.stderr).toMatch(/error: deadlock: .*agent 1000 \(Seller\) waits for a message from agent 1004 \(in a model step\)/);
-    expect(lines(ran.p.stdout)).toEqual([]);
+    // The Boss has no playbook: it answers from its role, once, and only the boss created for the report does.
+    const bossed = ran.requests.filter((r) => /answer them as the agent described above/.test(instructionOf(r)));
+    expect(bossed.map((r) => whoAmI(r)?.id)).toEqual(['agent 1004']);
+    expect(JSON.parse(resultsOf(ran, 'wait_for_message')[2]!.content)).toEqual([expect.objectContaining({ sender: 'agent 1004', recipient: 'agent 1000', type: 'direct', content: '$80 is below our floor. Not acceptable.' })]);
+    // Critical feedback: the seller quits, and End program ends every instance.
+    expect(ran.p.code, describeRun(ran.p)).toBe(0);
+    expect(lines(ran.p.stdout)).toEqual(['I quit!']);
   });
 
   it('a single-agent program is offered no messaging tools, and its context names no agent instance', async () => {

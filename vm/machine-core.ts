@@ -82,6 +82,8 @@ export abstract class MachineCore {
   wake = false;
   /** The instance whose host call or model-step wait the runner's innermost loop serves (undefined: the top loop). */
   loopOwner: Instance | undefined;
+  /** The host performs natural-language steps (a role-only agent then answers its messages). */
+  hasModel = false;
   /** Input has ended: a wait for anyone that no agent can answer ends like an idle instance. */
   inputClosed = false;
   /** After an effect of the running instance completes, the turn passes to the next instance. */

@@ -4,7 +4,7 @@
 // instances with their own stacks; run() schedules them (vm/scheduler.ts) around the
 // dispatch loop of one instance (vm/dispatch.ts). All mutable state lives in plain fields so
 // that a snapshot can capture it exactly.
-import type { CodeObject, NLInfo, Value } from './pbasm/program.js';
+import type { CodeObject, NLInfo, Program, Value } from './pbasm/program.js';
 import { abandonPlan } from './plan.js';
 import type { Effect } from './effects.js';
 import { PbRuntimeError, PlaybookCallRefused, type RuntimeErrorCode } from './errors.js';
@@ -14,16 +14,24 @@ import { ENTRY_SHIM, VMFault, type Frame } from './frame.js';
 import type { Instance, Meeting, Message } from './instance.js';
 import { Dispatcher, SWITCH } from './dispatch.js';
 import { dispatchable, deadlock, keepsTurn, listener, pickNext } from './scheduler.js';
+import { rolePlaybook, startRoleReply } from './role-replies.js';
 import { acceptInvitation, isMeetingPlaybook, leaveMeeting } from './meetings.js';
 import { deliver, humanOf, makeMessage, takeMessages } from './messages.js';
 import { fireNLTriggers, messageOffer, type MessageOffer } from './triggers.js';
 
 export type { Frame, Pending } from './frame.js';
+import type { MachineOptions } from './machine-core.js';
 export type { MachineOptions, MachineStatus } from './machine-core.js';
 
 export class Machine extends Dispatcher {
   /** Messages an idle instance offered to its triggers, while the model judges them. */
   private offer: MessageOffer | undefined;
+
+  constructor(program: Program, options: MachineOptions = {}) {
+    super(program, options);
+    // A role-only agent's reply playbook (vm/role-replies.ts), run only by the VM.
+    for (const agent of program.agents) if (agent.kind === undefined && agent.playbooks.length === 0) this.link(rolePlaybook(agent));
+  }
 
   /**
    * Runs until the program needs an effect or ends. The running instance keeps the turn until
@@ -58,6 +66,7 @@ export class Machine extends Dispatcher {
   private startIdle(inst: Instance): Effect | typeof SWITCH | undefined {
     if (this.startNextEntry(inst)) return undefined;
     if (acceptInvitation(this, inst)) return undefined;
+    if (startRoleReply(this, inst)) return undefined;
     const o = messageOffer(this, inst);
     if (!o) return SWITCH;
     this.offer = o.offer;

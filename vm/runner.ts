@@ -92,6 +92,7 @@ export class Runner {
     const mh = options.model;
     if (mh) {
       machine.contextLogs = true;
+      machine.hasModel = true;
       this.driver = new NLDriver(machine, this.nlHost(), { ...DEFAULT_DRIVER, ...mh.driver, model: mh.model.id });
     }
   }

@@ -9,11 +9,12 @@ import type { Instance } from './instance.js';
 import type { MachineCore } from './machine-core.js';
 import { acceptsHuman } from './messages.js';
 import { takesRequests } from './triggers.js';
+import { answersFromRole } from './role-replies.js';
 
 /** Whether an idle instance has something to do: a begin playbook, an invitation, a message a trigger (or a playbook it asks for) may take. */
 export function hasWork(m: MachineCore, inst: Instance): boolean {
   if (inst.entryIndex < inst.entry.length || inst.invitations.length > 0) return true;
-  return inst.inbox.length > inst.offered && takesRequests(m, inst.klass);
+  return inst.inbox.length > inst.offered && (takesRequests(m, inst.klass) || answersFromRole(m, inst.klass));
 }
 
 export function dispatchable(m: MachineCore, inst: Instance): boolean {

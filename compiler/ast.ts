@@ -1,6 +1,5 @@
 // The AST the compiler works on, between the CST (grammar/) and PBAsm (vm/pbasm/).
-import type { Value } from '../vm/pbasm/program.js';
-import type { ContractDecl } from './contracts.js';
+import type { StepContract, Value } from '../vm/pbasm/program.js';
 
 /** A position in the expanded source (line index into the loader's line map). */
 export interface Pos {
@@ -112,4 +111,11 @@ export interface AgentDecl {
 export interface ProgramDecl {
   frontMatter: Record<string, Value>;
   agents: AgentDecl[];
+}
+
+/** A step's tool contract as written, with where it stands (compiler/contracts.ts reads it). */
+export interface ContractDecl extends StepContract {
+  id?: string;
+  predicate?: { expr: Expr; text: string; pos: Pos };
+  pos: Pos;
 }

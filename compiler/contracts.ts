@@ -4,17 +4,14 @@
 // turns them into the code object's PlanSpec and the VM enforces it (vm/plan.ts).
 import type { ContractLine } from '../grammar/doc-tokens.js';
 import type { StepContract, Value } from '../vm/pbasm/program.js';
-import type { Expr, Pos } from './ast.js';
+import type { ContractDecl, Expr, Pos } from './ast.js';
+
+export type { ContractDecl } from './ast.js';
 import type { Reporter } from './declarations.js';
 import { ExprError, namesRead, toExpr } from './expr-ast.js';
 import { nativeIndex } from '../vm/pbasm/natives-table.js';
 
 /** A step's contract as read from its lines: the contract, plus its id and predicate before compiling. */
-export interface ContractDecl extends StepContract {
-  id?: string;
-  predicate?: { expr: Expr; text: string; pos: Pos };
-  pos: Pos;
-}
 
 export interface PlanRules {
   strictSequence: boolean;

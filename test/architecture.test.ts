@@ -49,6 +49,27 @@ describe('architecture', () => {
     });
   }
 
+  it('no file imports itself through others (type imports count too)', () => {
+    const graph = new Map<string, string[]>();
+    for (const layer of Object.keys(allowed)) for (const file of sources(layer)) graph.set(file, imports(file).map((t) => t.replace(/\.js$/, '.ts')));
+    const state = new Map<string, 'open' | 'done'>();
+    const path: string[] = [];
+    const cycles: string[] = [];
+    const visit = (f: string): void => {
+      state.set(f, 'open');
+      path.push(f);
+      for (const g of graph.get(f) ?? []) {
+        if (!graph.has(g)) continue;
+        if (state.get(g) === 'open') cycles.push([...path.slice(path.indexOf(g)), g].join(' → '));
+        else if (!state.has(g)) visit(g);
+      }
+      path.pop();
+      state.set(f, 'done');
+    };
+    for (const f of graph.keys()) if (!state.has(f)) visit(f);
+    expect(cycles).toEqual([]);
+  });
+
   it('the opcode table describes every opcode exactly once', () => {
     const names = Object.values(OPCODES).map((o) => o.name);
     expect(new Set(names).size).toBe(names.length);

@@ -41,3 +41,7 @@ export type Effect =
   | { kind: 'end'; status: 'finished' | 'halted'; value: Value };
 
 export type EffectKind = Effect['kind'];
+
+export type ToolEffect = Extract<Effect, { kind: 'tool' }>;
+export type NLEffect = Extract<Effect, { kind: 'nl' }>;
+export type GenerateEffect = Extract<Effect, { kind: 'generate' }>;

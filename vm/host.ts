@@ -1,6 +1,6 @@
 // What a Runner needs from its host and hands back: the program's input and output, host
 // tools, the model, where a durable run keeps its state, and how a run ends.
-import type { Effect } from './effects.js';
+import type { Effect, ToolEffect } from './effects.js';
 import type { PbRuntimeError } from './errors.js';
 import type { Machine } from './machine.js';
 import type { DriverOptions } from './model/driver.js';
@@ -11,9 +11,7 @@ import type { Value } from './pbasm/program.js';
 import type { JournalRecord } from './durable/journal.js';
 import type { ReplayLog } from './durable/replay-log.js';
 
-export type ToolEffect = Extract<Effect, { kind: 'tool' }>;
-export type NLEffect = Extract<Effect, { kind: 'nl' }>;
-export type GenerateEffect = Extract<Effect, { kind: 'generate' }>;
+export type { GenerateEffect, NLEffect, ToolEffect } from './effects.js';
 
 export interface RunnerIO {
   /** Writes complete lines to the program's output (stdout); one call per flush. */

@@ -2,7 +2,7 @@
 // a value, a list to loop over, the phrasing of a question, or the judging of triggers.
 // The model acts only through the tools offered; every action goes back through the host
 // (the Runner), which journals it, so a resumed run replays the same conversation.
-import type { NLEffect } from '../runner.js';
+import type { NLEffect } from '../effects.js';
 import type { Frame, Machine } from '../machine.js';
 import { planClose, planIteration, planSetResult, planStepOf, planStepProblems } from '../plan-calls.js';
 import { meetingHere } from '../meetings.js';

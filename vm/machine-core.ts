@@ -120,7 +120,8 @@ export abstract class MachineCore {
   /** Code objects linked at run time (generated playbooks); they are part of every snapshot. */
   readonly linked: CodeObject[] = [];
 
-  protected readonly codeIndex = new Map<string, CodeObject>();
+  /** Code objects by agent, then name: a call looks its callee up without building a key string. */
+  private readonly codeIndex = new Map<string, Map<string, CodeObject>>();
   readonly stateTriggers: StateTrigger[] = [];
   readonly nlTriggers: StateTrigger[] = [];
   checkingTriggers = false;
@@ -136,7 +137,7 @@ export abstract class MachineCore {
     this.limits = resolveLimits(options.limits);
     for (const agent of program.agents) {
       for (const pb of agent.playbooks) {
-        this.codeIndex.set(`${agent.name}.${pb.name}`, pb);
+        this.link(pb);
         for (const t of pb.triggers) {
           const key = `${agent.name}.${pb.name}.${t.id}`;
           if (t.kind === 'state' && t.cond) this.stateTriggers.push({ key, agent: agent.name, playbook: pb, info: t });
@@ -251,12 +252,14 @@ export abstract class MachineCore {
   }
 
   lookup(agent: string, name: string): CodeObject | undefined {
-    return this.codeIndex.get(`${agent}.${name}`);
+    return this.codeIndex.get(agent)?.get(name);
   }
 
   /** Makes a code object callable by agent and name. */
   link(code: CodeObject): void {
-    this.codeIndex.set(`${code.agent}.${code.name}`, code);
+    let byName = this.codeIndex.get(code.agent);
+    if (!byName) this.codeIndex.set(code.agent, (byName = new Map()));
+    byName.set(code.name, code);
   }
 
   /** Links a playbook generated during the run. */

@@ -387,6 +387,33 @@ async function benchGenerate(): Promise<void> {
   }
 }
 
+/** Calls: fib(27) in one playbook (317,810 calls), against the same function in CPython, same run. */
+function benchCalls(): void {
+  const N = 27;
+  const src = `# Fib\n## Fib($n)\n### Steps\n- If $n < 2\n  - Return $n\n- Return Fib($n - 1) + Fib($n - 2)\n\n## Main\n### Steps\n- Return Fib(${N})\n`;
+  const program = compileOrThrow(src, 'fib.pb');
+  let count = 0;
+  const f = (n: number): number => (count++, n < 2 ? n : f(n - 1) + f(n - 2));
+  const want = f(N);
+  const runOnce = () => {
+    const m = new Machine(program, { maxDepth: 10_000 });
+    const r = m.run();
+    if (r.kind !== 'end' || r.value !== want) throw new Error(`wrong fib result ${JSON.stringify(r)}`);
+  };
+  runOnce();
+  const ours: number[] = [];
+  for (let i = 0; i < 5; i++) ours.push(time(runOnce)[0]);
+  const ms = median(ours);
+  const py = `import time\ndef fib(n):\n  return n if n < 2 else fib(n - 1) + fib(n - 2)\nbest=[]\nfor _ in range(5):\n  t=time.perf_counter()\n  fib(${N})\n  best.append(time.perf_counter()-t)\nbest.sort()\nprint(best[2]*1000)\n`;
+  let pyMs = NaN;
+  try {
+    pyMs = Number(execFileSync('python3', ['-c', py], { encoding: 'utf8' }).trim());
+  } catch {
+    // python3 missing: report ours only.
+  }
+  say(`calls: fib(${N}), ${count.toLocaleString('en')} calls: median ${ms.toFixed(0)} ms = ${((ms * 1e6) / count).toFixed(0)} ns per call${Number.isNaN(pyMs) ? '' : `; CPython (a function, same run) ${pyMs.toFixed(0)} ms: pbvm takes ${(ms / pyMs).toFixed(2)}x its time`}  [target: faster than CPython]`);
+}
+
 /**
  * Messages between two instances in one VM: a ping-pong of ROUNDS round trips (every message
  * blocks its receiver's WaitForMessage, so each one costs a send, a receive and a context
@@ -421,6 +448,7 @@ async function main(): Promise<void> {
   say(`pbvm bench (node ${process.version}, ${new Date().toISOString().slice(0, 10)})`);
   if (want('compile')) benchCompile();
   if (want('vm')) benchDispatch();
+  if (want('calls')) benchCalls();
   if (want('agents')) benchAgents();
   if (want('snapshot')) benchSnapshot();
   if (want('journal')) await benchJournal();
